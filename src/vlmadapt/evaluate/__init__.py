@@ -1,0 +1,1 @@
+"""Evaluation: language-aware metrics, benchmark scorers, statistics."""
