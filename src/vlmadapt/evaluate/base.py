@@ -53,3 +53,41 @@ def corpus_score(metric: Metric, stats: np.ndarray) -> float:
 def per_sample(metric: Metric, stats: np.ndarray) -> np.ndarray:
     """Each sample's own score ([N]): the metric applied to its row alone."""
     return np.asarray(metric.from_sums(stats, 1), dtype=float)
+
+
+@dataclass
+class SampleScores:
+    """One metric's per-sample statistics for a scorer's examples, in example order."""
+
+    metric: Metric
+    stats: np.ndarray  # [N, K]
+
+
+class Scorer(Protocol):
+    """A benchmark scorer (pope, scienceqa, textvqa, open_vqa, caption): turns predictions into metrics.
+
+    `score_samples` returns additive per-sample statistics for each metric; the evaluate stage does the
+    corpus scores, bootstrap intervals and paired tests on them. `details` gives per-sample extras for
+    per_sample.jsonl and reports (the parsed answer, the option letter recovered, ...).
+    """
+
+    name: str
+    tasks: tuple[str, ...]
+
+    def score_samples(self, examples: list[Any], predictions: list[str], lang: str) -> list[SampleScores]: ...
+
+    def details(self, examples: list[Any], predictions: list[str], lang: str) -> list[dict[str, Any]]: ...
+
+
+# Files written by `vlmadapt evaluate` into its output directory (read by `compare` and `report`):
+#
+# scores.json
+#   {"system": str, "task": str, "scorer": str, "lang": str, "n": int,
+#    "counts": {"references": int, "scored": int, "errors": int, "empty": int, "missing": int},
+#    "metrics": {NAME: {"score": float, "low": float, "high": float, "signature": str, ...}},
+#    "bootstrap": {"resamples": int, "seed": int, "confidence": 0.95},
+#    "predictions": str (path), "references": str (path), "image_root": str | null,
+#    "provenance": {...}}
+# per_sample.jsonl (one line per reference example, in reference order)
+#   {"id": str, "prediction": str | null, "references": [str], "scores": {NAME: float},
+#    "stats": {NAME: [float, ...]}, "details": {...}}
