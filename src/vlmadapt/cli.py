@@ -145,6 +145,87 @@ def models_tiny(
     out.print(f"saved a tiny {family} model and processor to {path}")
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    predictions: Annotated[Path, typer.Argument(help="Predictions (.jsonl) from `vlmadapt predict`.")],
+    references: Annotated[Path, typer.Option(help="Reference examples (.jsonl or .parquet).")],
+    task: Annotated[
+        str, typer.Option(help="Scorer: pope, scienceqa, textvqa, open_vqa, caption (or a record task).")
+    ],
+    lang: Annotated[str | None, typer.Option(help="Language (default: the references').")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Output directory (default: beside the predictions).")
+    ] = None,
+    system: Annotated[str | None, typer.Option(help="System name shown in reports and compare.")] = None,
+    allow_missing: Annotated[
+        bool, typer.Option(help="Score examples without a prediction as empty (counted as missing).")
+    ] = False,
+    image_root: Annotated[Path | None, typer.Option(help="Image folder, recorded for the report.")] = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 12345,
+) -> None:
+    """Score predictions against references: scores.json (with 95% intervals) and per_sample.jsonl."""
+    import json
+
+    from vlmadapt.config import build_config
+    from vlmadapt.evaluate.run import EvaluateConfig, render_scores, run
+
+    args = {
+        "predictions": predictions,
+        "references": references,
+        "task": task,
+        "lang": lang,
+        "out": out_dir,
+        "system": system,
+        "allow_missing": allow_missing,
+        "image_root": image_root,
+        "resamples": resamples,
+        "seed": seed,
+    }
+    cfg = build_config(EvaluateConfig, args, "evaluate")
+    path = run(cfg)
+    out.print(render_scores(json.loads((path / "scores.json").read_text(encoding="utf-8"))))
+    out.print(f"wrote {path / 'scores.json'} and {path / 'per_sample.jsonl'}")
+
+
+@app.command("compare")
+def compare_cmd(
+    runs: Annotated[list[Path], typer.Argument(help="Two or more `vlmadapt evaluate` output directories.")],
+    baseline: Annotated[
+        str | None, typer.Option(help="System every other one is tested against (default: the first).")
+    ] = None,
+    out_path: Annotated[Path, typer.Option("--out", help="Where compare.json goes.")] = Path("compare.json"),
+    method: Annotated[
+        str, typer.Option(help="bootstrap: paired bootstrap; ar: approximate randomisation.")
+    ] = "bootstrap",
+    trials: Annotated[int, typer.Option(help="Resamples (bootstrap) or shuffles (ar).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 12345,
+) -> None:
+    """Paired significance tests of systems against a baseline, per metric, on the same examples."""
+    import json
+
+    from vlmadapt.config import build_config
+    from vlmadapt.evaluate.compare import CompareConfig, compare, render_compare
+
+    if len(runs) < 2:
+        raise VlmadaptError("compare needs at least two evaluate output directories")
+    args = {
+        "runs": runs,
+        "baseline": baseline,
+        "out": out_path,
+        "method": method,
+        "trials": trials,
+        "seed": seed,
+    }
+    cfg = build_config(CompareConfig, args, "compare")
+    path = compare(cfg)
+    result = json.loads(path.read_text(encoding="utf-8"))
+    out.print(render_compare(result))
+    for name, reason in result["skipped"].items():
+        err.print(f"[yellow]skipped {name}:[/] {reason}", highlight=False)
+    out.print(f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turning user errors into one clear line and exit status 2."""
     try:

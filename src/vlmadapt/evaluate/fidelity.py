@@ -1,0 +1,133 @@
+"""Language fidelity: does the model answer in the target language, and with the right letters?
+
+`LanguageFidelity` is the share of predictions identified as the target language by lingua (offline,
+restricted to a few candidate languages). Short answers ("Da", "Oui", "Yes", "2") are where models most
+often slip into English, and where statistical identification is weakest (lingua calls "Da." Portuguese
+and "Un chien" German), so texts under `min_words` words are decided by the yes/no word tables of
+`languages.LANGUAGES` instead, and are left undecided when those do not know them (a bare number, a
+name). Undecided predictions are counted and left out of the share.
+
+`RomanianCedillaShare` is the share of cedilla letters (ş ţ Ş Ţ, legacy encodings) among all ș/ț-type
+letters in the predictions: 0 is right, 100 means every ș/ț was written with a cedilla. Both read the
+raw predictions (only NFC), since normalising would hide exactly what they measure. References are
+ignored.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from vlmadapt.evaluate.metrics import RefSets
+from vlmadapt.languages import LANGUAGES, RO_CEDILLA_LETTERS, RO_COMMA_LETTERS, normalize
+
+CANDIDATES = ("en", "fr", "ro", "es", "it", "de", "pt")
+
+
+@lru_cache(maxsize=8)
+def _detector(candidates: tuple[str, ...]) -> Any:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
+
+    codes = [IsoCode639_1.from_str(c) for c in candidates]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+
+def short_answer_language(text: str, candidates: tuple[str, ...]) -> str | None:
+    """The language whose yes/no words make up `text` ("Da." -> ro, "Yes" -> en), or None if not one."""
+    words = normalize(text, "und", lowercase=True, strip_punct=True).split()
+    if not words:
+        return None
+    found = {
+        code
+        for code in candidates
+        if code in LANGUAGES and all(w in LANGUAGES[code].yes + LANGUAGES[code].no for w in words)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def identify(text: str, candidates: tuple[str, ...], min_words: int) -> str | None:
+    """ISO 639-1 code of the text's language among `candidates`, or None when it cannot be told."""
+    text = unicodedata.normalize("NFC", text).strip()
+    if not any(c.isalpha() for c in text):
+        return None
+    if len(text.split()) < min_words:
+        return short_answer_language(text, candidates)
+    found = _detector(candidates).detect_language_of(text)
+    return None if found is None else str(found.iso_code_639_1.name).lower()
+
+
+@dataclass
+class LanguageFidelity:
+    """Share (x 100) of decided predictions in `lang`. stats: [in target language, decided] per sample."""
+
+    lang: str
+    candidates: tuple[str, ...] = CANDIDATES
+    min_words: int = 3
+    label: str | None = None
+    name: str = field(init=False)
+    higher_is_better: bool = field(init=False, default=True)
+
+    def __post_init__(self) -> None:
+        self.name = self.label or "lang_fidelity"
+        self.candidates = tuple(self.candidates)
+        if self.lang not in self.candidates:
+            self.candidates = (*self.candidates, self.lang)
+
+    def signature(self) -> str:
+        from importlib.metadata import version
+
+        cands = ",".join(self.candidates)
+        return (
+            f"lang-fidelity|lingua:{version('lingua-language-detector')}|target:{self.lang}|"
+            f"candidates:{cands}|short:<{self.min_words}words=yes/no-tables"
+        )
+
+    def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
+        out = np.zeros((len(hyps), 2))
+        for i, h in enumerate(hyps):
+            code = identify(h, self.candidates, self.min_words)
+            out[i] = (code == self.lang, code is not None)
+        return out
+
+    def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        s = np.asarray(sums, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(s[..., 1] > 0, 100 * s[..., 0] / s[..., 1], 0.0)
+
+    def breakdown(self, sums: np.ndarray, n: int) -> dict[str, Any]:
+        return {"in_target": int(sums[0]), "decided": int(sums[1]), "undecided": n - int(sums[1])}
+
+
+@dataclass
+class RomanianCedillaShare:
+    """Share (x 100) of cedilla letters among ș/ț-type letters. stats: [cedilla, comma-below] counts."""
+
+    label: str | None = None
+    name: str = field(init=False)
+    higher_is_better: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.name = self.label or "ro_cedilla_share"
+
+    def signature(self) -> str:
+        return f"ro-cedilla-share|cedilla:{RO_CEDILLA_LETTERS}|comma:{RO_COMMA_LETTERS}|norm:nfc"
+
+    def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
+        out = np.zeros((len(hyps), 2))
+        for i, h in enumerate(hyps):
+            h = unicodedata.normalize("NFC", h)
+            out[i] = (sum(h.count(c) for c in RO_CEDILLA_LETTERS), sum(h.count(c) for c in RO_COMMA_LETTERS))
+        return out
+
+    def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        s = np.asarray(sums, dtype=float)
+        total = s[..., 0] + s[..., 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(total > 0, 100 * s[..., 0] / total, 0.0)
+
+    def breakdown(self, sums: np.ndarray, n: int) -> dict[str, Any]:
+        return {"cedilla": int(sums[0]), "comma_below": int(sums[1])}

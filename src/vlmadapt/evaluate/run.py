@@ -1,0 +1,273 @@
+"""The evaluate stage: predictions + reference examples -> scores.json and per_sample.jsonl (base.py).
+
+Every reference example gets one row. A prediction with an `error` is scored as an empty answer and
+counted as an error; an empty answer is counted as empty; with `allow_missing`, an example without a
+prediction is scored as empty and counted as missing. Predictions for ids that are not in the
+references, and references without predictions (unless allowed), stop the run with the ids named.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vlmadapt.errors import UnknownNameError, VlmadaptError
+from vlmadapt.evaluate.base import Scorer, per_sample
+from vlmadapt.evaluate.metrics import metric_spec
+from vlmadapt.evaluate.stats import CONFIDENCE, RESAMPLES, SEED, score_metric
+from vlmadapt.jsonl import read_records, write_jsonl
+from vlmadapt.provenance import provenance
+from vlmadapt.records import Example, Prediction, Task
+
+_SHOW = 5  # ids quoted in an error message
+
+
+class EvaluateConfig(BaseModel):
+    """What `vlmadapt evaluate` needs; defaults live here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    predictions: Path
+    references: Path
+    task: str  # a scorer name (pope, scienceqa, textvqa, open_vqa, caption) or a record task it scores
+    lang: str | None = None  # default: the references' language
+    out: Path | None = None  # default: <predictions dir>/eval-<system>-<task>
+    system: str | None = None  # default: the predictions file's name (its folder's, for predictions.jsonl)
+    allow_missing: bool = False
+    image_root: Path | None = None
+    resamples: int = Field(default=RESAMPLES, ge=0)
+    seed: int = SEED
+    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
+
+    def system_name(self) -> str:
+        if self.system:
+            return self.system
+        stem = self.predictions.stem
+        return self.predictions.resolve().parent.name if stem == "predictions" else stem
+
+    def out_dir(self) -> Path:
+        return self.out or self.predictions.parent / f"eval-{self.system_name()}-{self.task}"
+
+
+def scorer_registry() -> Mapping[str, Scorer]:
+    """The benchmark scorers by name (evaluate/scorers.py)."""
+    from vlmadapt.evaluate.scorers import SCORERS
+
+    return SCORERS
+
+
+def resolve_scorer(task: str, registry: Mapping[str, Scorer]) -> Scorer:
+    """The scorer named `task`, or the only scorer that scores record task `task`."""
+    if task in registry:
+        return registry[task]
+    matches = {id(s): s for s in registry.values() if task in s.tasks}
+    if len(matches) == 1:
+        return next(iter(matches.values()))
+    known = set(registry) | {t for s in registry.values() for t in s.tasks}
+    raise UnknownNameError("task", task, sorted(known))
+
+
+def check_fit(examples: list[Example], scorer: Scorer, lang: str | None, where: Path, task: str) -> str:
+    """The evaluation language; errors when the examples' tasks or language do not fit."""
+    bad = [e for e in examples if e.task.value not in scorer.tasks]
+    if bad:
+        kinds = sorted({e.task.value for e in bad})
+        raise VlmadaptError(
+            f"{where}: {len(bad)} of {len(examples)} examples have task {', '.join(kinds)} "
+            f"(first: id {bad[0].id!r}), but --task {task} uses the {scorer.name!r} scorer, which scores "
+            f"{', '.join(scorer.tasks)}; pick the scorer for these examples"
+        )
+    langs = Counter(e.lang for e in examples)
+    if lang is None and len(langs) == 1:
+        return next(iter(langs))
+    if lang is None:
+        raise VlmadaptError(f"{where}: examples are in several languages ({dict(langs)}); pass --lang")
+    other = [e for e in examples if e.lang != lang]
+    if other:
+        raise VlmadaptError(
+            f"{where}: {len(other)} examples are in {other[0].lang!r} (first: id {other[0].id!r}), "
+            f"but --lang is {lang!r}; evaluate against references in the predictions' language"
+        )
+    return lang
+
+
+@dataclass
+class Matched:
+    """Predictions lined up with the examples (reference order)."""
+
+    texts: list[str]  # what is scored: "" for an error or a missing prediction
+    predictions: list[Prediction | None]
+    status: list[str]  # ok | empty | error | missing
+
+
+def match_predictions(
+    examples: list[Example], preds: list[Prediction], pred_path: Path, ref_path: Path, allow_missing: bool
+) -> Matched:
+    by_id = {p.id: p for p in preds}
+    ref_ids = {e.id for e in examples}
+    extra = [p.id for p in preds if p.id not in ref_ids]
+    if extra:
+        raise VlmadaptError(
+            f"{pred_path}: {len(extra)} predictions have ids that are not in {ref_path}: "
+            f"{_few(extra)}; are both files from the same dataset and split?"
+        )
+    missing = [e.id for e in examples if e.id not in by_id]
+    if missing and not allow_missing:
+        raise VlmadaptError(
+            f"{pred_path}: no prediction for {len(missing)} of the {len(examples)} examples in {ref_path}: "
+            f"{_few(missing)}; finish the predict run, or pass --allow-missing to score them as empty"
+        )
+    matched = [by_id.get(e.id) for e in examples]
+    status = [_status(p) for p in matched]
+    texts = [
+        (p.prediction or "") if p is not None and s != "error" else ""
+        for p, s in zip(matched, status, strict=True)
+    ]
+    return Matched(texts, matched, status)
+
+
+def _status(p: Prediction | None) -> str:
+    if p is None:
+        return "missing"
+    if p.prediction is None or p.error:
+        return "error"
+    return "ok" if p.prediction.strip() else "empty"
+
+
+def _few(ids: list[str]) -> str:
+    shown = ", ".join(repr(i) for i in ids[:_SHOW])
+    return shown + (f" and {len(ids) - _SHOW} more" if len(ids) > _SHOW else "")
+
+
+def reference_texts(ex: Example) -> list[str]:
+    """The reference strings shown in per_sample.jsonl: the answers, or the correct choice."""
+    if ex.answers:
+        return list(ex.answers)
+    if ex.task is Task.multiple_choice and ex.choices and ex.answer_index is not None:
+        return [ex.choices[ex.answer_index]]
+    return []
+
+
+def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) -> Path:
+    """Score predictions against reference examples; write scores.json and per_sample.jsonl there."""
+    cfg = config
+    if cfg.image_root is not None and not cfg.image_root.is_dir():
+        raise VlmadaptError(f"--image-root {cfg.image_root}: no such directory")
+    examples = read_records(cfg.references, Example)
+    if not examples:
+        raise VlmadaptError(f"{cfg.references}: no examples to evaluate against")
+    preds = read_records(cfg.predictions, Prediction)
+    scorer = resolve_scorer(cfg.task, scorer_registry() if registry is None else registry)
+    lang = check_fit(examples, scorer, cfg.lang, cfg.references, cfg.task)
+    m = match_predictions(examples, preds, cfg.predictions, cfg.references, cfg.allow_missing)
+
+    sample_scores = scorer.score_samples(examples, m.texts, lang)
+    details = scorer.details(examples, m.texts, lang)
+    metrics: dict[str, dict[str, Any]] = {}
+    for s in sample_scores:
+        if s.metric.name in metrics or len(s.stats) != len(examples):
+            raise ValueError(f"scorer {scorer.name!r}: metric {s.metric.name!r} repeated or of wrong length")
+        ms = score_metric(s.metric, s.stats, cfg.resamples, cfg.seed, cfg.confidence)
+        entry: dict[str, Any] = {"score": ms.score, "low": ms.low, "high": ms.high, "signature": ms.signature}
+        entry |= {"higher_is_better": s.metric.higher_is_better, "spec": metric_spec(s.metric)}
+        metrics[s.metric.name] = entry | ms.extra
+
+    out = cfg.out_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "per_sample.jsonl", _rows(examples, m, sample_scores, details))
+    result = {
+        "system": cfg.system_name(),
+        "task": cfg.task,
+        "scorer": scorer.name,
+        "lang": lang,
+        "n": len(examples),
+        "counts": _counts(m.status),
+        "metrics": metrics,
+        "bootstrap": {"resamples": cfg.resamples, "seed": cfg.seed, "confidence": cfg.confidence},
+        "predictions": str(cfg.predictions),
+        "references": str(cfg.references),
+        "image_root": None if cfg.image_root is None else str(cfg.image_root),
+        "provenance": provenance(cfg.model_dump(mode="json")),
+    }
+    analysis = getattr(scorer, "analysis", None)  # optional scorer hook (WER error pairs, ...)
+    if callable(analysis):
+        result["analysis"] = analysis(examples, m.texts, lang)
+    write_json(out / "scores.json", result)
+    return out
+
+
+def _counts(status: list[str]) -> dict[str, int]:
+    c = Counter(status)
+    return {
+        "references": len(status),
+        "scored": c["ok"],
+        "errors": c["error"],
+        "empty": c["empty"],
+        "missing": c["missing"],
+    }
+
+
+def _rows(
+    examples: list[Example], m: Matched, sample_scores: list[Any], details: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    own = [(s.metric.name, per_sample(s.metric, s.stats), s.stats) for s in sample_scores]
+    rows = []
+    for i, ex in enumerate(examples):
+        p = m.predictions[i]
+        row: dict[str, Any] = {
+            "id": ex.id,
+            "prediction": None if p is None else p.prediction,
+            "references": reference_texts(ex),
+            "scores": {name: _num(values[i]) for name, values, _ in own},
+            "stats": {name: [_num(x) for x in stats[i]] for name, _, stats in own},
+            "details": details[i] if i < len(details) else {},
+            "status": m.status[i],
+        }
+        if p is not None and p.error:
+            row["error"] = p.error
+        rows.append(row)
+    return rows
+
+
+def _num(x: Any) -> float | None:
+    """A JSON-safe number: NaN and infinities become null."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write a JSON file atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def render_scores(result: dict[str, Any]) -> Any:
+    """A rich table of a scores.json: metric, score, 95% interval; signatures in the caption."""
+    from rich.table import Table
+
+    c = result["counts"]
+    title = f"{result['system']}  {result['task']} ({result['scorer']}, {result['lang']}), n={result['n']}"
+    table = Table(title=title, caption=_counts_line(c))
+    for col in ("metric", "score", f"{int(100 * result['bootstrap']['confidence'])}% CI", "signature"):
+        table.add_column(col, overflow="fold")
+    for name, e in result["metrics"].items():
+        ci = "" if e.get("low") is None else f"[{e['low']:.2f}, {e['high']:.2f}]"
+        table.add_row(name, f"{e['score']:.2f}", ci, f"[dim]{e['signature']}[/]")
+    return table
+
+
+def _counts_line(c: dict[str, int]) -> str:
+    return (
+        f"{c['references']} references: {c['scored']} answered, {c['empty']} empty, "
+        f"{c['errors']} errors, {c['missing']} missing"
+    )
