@@ -33,6 +33,11 @@ class Language:
     no: tuple[str, ...]
     articles: tuple[str, ...] = ()
     number_words: dict[str, str] = field(default_factory=dict)
+    # Answer parsing (evaluate/answers.py). `yes`/`no` decide an answer only as its first word; these
+    # decide it anywhere in the first sentence ("Il n'y a pas de chien", "Nu există"); hedges decline.
+    affirmations: tuple[str, ...] = ()
+    negations: tuple[str, ...] = ()
+    hedges: tuple[str, ...] = ()
 
 
 _EN_NUMBERS = {
@@ -62,6 +67,21 @@ LANGUAGES: dict[str, Language] = {
         no=("no", "nope", "not", "false", "none"),
         articles=("a", "an", "the"),
         number_words=_EN_NUMBERS,
+        affirmations=("yes", "yeah", "yep"),
+        negations=("no", "not", "none", "nope", "never", "neither", "nor"),
+        hedges=(
+            "not sure",
+            "unsure",
+            "don't know",
+            "do not know",
+            "cannot tell",
+            "can't tell",
+            "cannot determine",
+            "can't determine",
+            "cannot be determined",
+            "unclear",
+            "impossible to tell",
+        ),
     ),
     "fr": Language(
         "fr",
@@ -70,14 +90,40 @@ LANGUAGES: dict[str, Language] = {
         no=("non", "pas", "aucun", "aucune", "faux", "ni"),
         articles=("le", "la", "les", "l'", "un", "une", "des", "du", "de", "d'"),
         number_words=_FR_NUMBERS,
+        affirmations=("oui", "ouais"),
+        negations=("non", "pas", "aucun", "aucune", "jamais", "ni", "rien"),
+        hedges=(
+            "ne sais pas",
+            "sais pas",
+            "pas sûr",
+            "pas sûre",
+            "pas certain",
+            "pas certaine",
+            "impossible de dire",
+            "impossible de déterminer",
+            "difficile de dire",
+            "ne peux pas dire",
+        ),
     ),
     "ro": Language(
         "ro",
         "Romanian",
         yes=("da", "adevărat", "corect", "desigur"),
         no=("nu", "niciun", "nicio", "fals"),
-        articles=(),
+        articles=("un", "o", "niște"),  # indefinite; the definite article is a suffix ("câinele")
         number_words=_RO_NUMBERS,
+        affirmations=("da",),
+        negations=("nu", "niciun", "nicio", "nici", "nimic", "niciodată"),
+        hedges=(
+            "nu știu",
+            "nu sunt sigur",
+            "nu sunt sigură",
+            "nu pot spune",
+            "nu pot determina",
+            "nu se poate determina",
+            "nu se poate spune",
+            "neclar",
+        ),
     ),
 }
 

@@ -1,0 +1,135 @@
+"""Reading what the report shows: evaluate output directories, their reference examples, training logs.
+
+An evaluate output directory holds scores.json and per_sample.jsonl (layout in evaluate/base.py). A
+directory given to the report that holds no scores.json but has such directories inside is expanded to
+them, so `vlmadapt report runs/` works. Training logs are the `log_history` of a transformers
+`trainer_state.json` in the run directory or its parent (or their latest checkpoint-N folder).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vlmadapt.errors import VlmadaptError
+from vlmadapt.jsonl import iter_jsonl
+
+
+@dataclass
+class EvalRun:
+    """One evaluate output directory."""
+
+    path: Path
+    scores: dict[str, Any]
+    rows: list[dict[str, Any]]  # per_sample.jsonl, in reference order
+
+    @property
+    def system(self) -> str:
+        return str(self.scores.get("system") or self.path.name)
+
+    @property
+    def group(self) -> tuple[str, str, str]:
+        """(task, scorer, lang): runs with the same group share a table."""
+        s = self.scores
+        return str(s.get("task", "?")), str(s.get("scorer", s.get("task", "?"))), str(s.get("lang", "?"))
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        return dict(self.scores.get("metrics", {}))
+
+
+@dataclass
+class TrainingLog:
+    system: str
+    path: Path
+    train: list[tuple[float, float]] = field(default_factory=list)  # (step, loss)
+    eval: list[tuple[float, float]] = field(default_factory=list)  # (step, eval_loss)
+
+
+def expand_runs(paths: list[Path]) -> list[Path]:
+    """Evaluate output directories: each path itself, or the directories under it that hold scores.json."""
+    found: list[Path] = []
+    for p in paths:
+        if (p / "scores.json").is_file():
+            found.append(p)
+            continue
+        inner = sorted(d.parent for d in p.glob("*/scores.json")) if p.is_dir() else []
+        if not inner:
+            what = "no such directory" if not p.is_dir() else "no scores.json in it or in its subdirectories"
+            raise VlmadaptError(f"{p}: {what}; pass `vlmadapt evaluate` output directories")
+        found.extend(inner)
+    return list(dict.fromkeys(found))
+
+
+def load_eval_run(path: Path) -> EvalRun:
+    scores_path, rows_path = path / "scores.json", path / "per_sample.jsonl"
+    if not rows_path.is_file():
+        raise VlmadaptError(f"{path}: no per_sample.jsonl beside scores.json; re-run `vlmadapt evaluate`")
+    try:
+        scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise VlmadaptError(f"{scores_path}: not valid JSON: {e}") from None
+    if not isinstance(scores, dict) or not isinstance(scores.get("metrics"), dict):
+        raise VlmadaptError(f"{scores_path}: no 'metrics' mapping; is it a `vlmadapt evaluate` output?")
+    rows = [raw for _, raw in iter_jsonl(rows_path) if isinstance(raw, dict)]
+    return EvalRun(path, scores, rows)
+
+
+def load_references(run: EvalRun) -> dict[str, Any]:
+    """The run's reference examples by id (for questions and images), or {} when the file is gone."""
+    from vlmadapt.jsonl import read_records
+    from vlmadapt.records import Example
+
+    ref = run.scores.get("references")
+    if not ref:
+        return {}
+    candidates = [Path(ref), run.path / ref, run.path.parent / Path(ref).name]
+    for c in candidates:
+        if c.is_file():
+            try:
+                return {e.id: e for e in read_records(c, Example)}
+            except VlmadaptError:
+                return {}
+    return {}
+
+
+def _latest_state(folder: Path) -> Path | None:
+    state = folder / "trainer_state.json"
+    if state.is_file():
+        return state
+    checkpoints = [p for p in folder.glob("checkpoint-*/trainer_state.json") if p.parent.name[11:].isdigit()]
+    return max(checkpoints, key=lambda p: int(p.parent.name[11:]), default=None)
+
+
+def find_training_log(run: EvalRun) -> TrainingLog | None:
+    """The training log of a run (its directory or its parent), or None."""
+    for folder in (run.path, run.path.parent):
+        state = _latest_state(folder)
+        if state is not None:
+            return read_training_log(state, run.system)
+    return None
+
+
+def read_training_log(path: Path, system: str) -> TrainingLog | None:
+    """Loss curves from a trainer_state.json; None when it holds no losses or does not parse."""
+    try:
+        history = json.loads(path.read_text(encoding="utf-8")).get("log_history", [])
+    except (json.JSONDecodeError, AttributeError, OSError):
+        return None
+    log = TrainingLog(system, path)
+    for entry in history if isinstance(history, list) else []:
+        if not isinstance(entry, dict) or "step" not in entry:
+            continue
+        if isinstance(entry.get("loss"), int | float):
+            log.train.append((float(entry["step"]), float(entry["loss"])))
+        if isinstance(entry.get("eval_loss"), int | float):
+            log.eval.append((float(entry["step"]), float(entry["eval_loss"])))
+    return log if log.train or log.eval else None
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form: "pope (fr)" -> "pope-fr"."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "x"

@@ -1,0 +1,315 @@
+"""The report's tables: one per (task, scorer, language), systems as rows, metrics with 95% intervals and
+deltas against a baseline, each delta with a paired bootstrap interval and p-value (evaluate/stats.py)
+when both systems were scored on the same examples with a metric `compare` can rebuild.
+
+Metrics named ``KIND@SUBSET`` (POPE splits, ScienceQA subjects; see evaluate/scorers.py) go to a second
+table per task, one row per (subset, system).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vlmadapt.errors import VlmadaptError
+from vlmadapt.report.load import EvalRun, slug
+
+
+@dataclass
+class Cell:
+    score: float | None
+    low: float | None = None
+    high: float | None = None
+    delta: float | None = None  # system - baseline, in metric units
+    delta_low: float | None = None
+    delta_high: float | None = None
+    p_value: float | None = None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_value is not None and self.p_value < 0.05
+
+
+@dataclass
+class MetricCol:
+    name: str
+    higher_is_better: bool
+    signature: str
+
+    @property
+    def kind(self) -> str:
+        return self.name.split("@", 1)[0]
+
+    @property
+    def subset(self) -> str | None:
+        return self.name.split("@", 1)[1] if "@" in self.name else None
+
+    @property
+    def arrow(self) -> str:
+        return "↑" if self.higher_is_better else "↓"
+
+
+@dataclass
+class TaskGroup:
+    task: str
+    scorer: str
+    lang: str
+    runs: list[EvalRun]
+    baseline: str | None
+    metrics: list[MetricCol]  # every metric, pooled and subset, in the baseline's order
+    cells: dict[tuple[str, str], Cell] = field(default_factory=dict)  # (system, metric) -> cell
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        name = self.task if self.task == self.scorer else f"{self.task} ({self.scorer})"
+        return f"{name} · {self.lang}"
+
+    @property
+    def key(self) -> str:
+        return slug(
+            f"{self.task}-{self.scorer}-{self.lang}"
+            if self.task != self.scorer
+            else f"{self.task}-{self.lang}"
+        )
+
+    @property
+    def systems(self) -> list[str]:
+        return [r.system for r in self.runs]
+
+    @property
+    def pooled(self) -> list[MetricCol]:
+        return [m for m in self.metrics if m.subset is None]
+
+    @property
+    def subset_kinds(self) -> list[str]:
+        return list(dict.fromkeys(m.kind for m in self.metrics if m.subset is not None))
+
+    @property
+    def subsets(self) -> list[str]:
+        return list(dict.fromkeys(m.subset for m in self.metrics if m.subset is not None))
+
+    @property
+    def primary(self) -> MetricCol | None:
+        return self.pooled[0] if self.pooled else None
+
+    def cell(self, system: str, metric: str) -> Cell:
+        return self.cells.get((system, metric), Cell(None))
+
+    def n(self) -> int:
+        return max((int(r.scores.get("n", len(r.rows))) for r in self.runs), default=0)
+
+
+def build_groups(
+    runs: list[EvalRun], baseline: str | None, trials: int, seed: int, confidence: float = 0.95
+) -> list[TaskGroup]:
+    """One TaskGroup per (task, scorer, lang), in the order the runs were given."""
+    if baseline is not None and baseline not in {r.system for r in runs}:
+        known = ", ".join(dict.fromkeys(r.system for r in runs))
+        raise VlmadaptError(f"--baseline {baseline!r} is not one of the systems: {known}")
+    by_group: dict[tuple[str, str, str], list[EvalRun]] = {}
+    for r in runs:
+        by_group.setdefault(r.group, []).append(r)
+    groups = []
+    for (task, scorer, lang), members in sorted(by_group.items(), key=_benchmark_order):
+        _check_unique(members)
+        base = baseline if baseline in {r.system for r in members} else members[0].system
+        group = TaskGroup(task, scorer, lang, members, base, _columns(members))
+        if baseline is not None and base != baseline:
+            group.notes.append(f"{baseline} was not evaluated on this task; deltas are against {base}")
+        _fill(group, trials, seed, confidence)
+        groups.append(group)
+    return groups
+
+
+def _benchmark_order(item: tuple[tuple[str, str, str], list[EvalRun]]) -> int:
+    """POPE, ScienceQA, TextVQA, open VQA, captions (the registry's order), then any other scorer."""
+    from vlmadapt.evaluate.scorers import SCORERS
+
+    order = list(SCORERS)
+    return order.index(item[0][1]) if item[0][1] in order else len(order)
+
+
+def _check_unique(members: list[EvalRun]) -> None:
+    seen: dict[str, EvalRun] = {}
+    for r in members:
+        if r.system in seen:
+            raise VlmadaptError(
+                f"{seen[r.system].path} and {r.path} are both system {r.system!r} on {r.group[0]} "
+                f"({r.group[2]}); give each `vlmadapt evaluate --system NAME`"
+            )
+        seen[r.system] = r
+
+
+def _columns(members: list[EvalRun]) -> list[MetricCol]:
+    cols: dict[str, MetricCol] = {}
+    for r in members:
+        for name, e in r.metrics.items():
+            if name not in cols:
+                cols[name] = MetricCol(
+                    name, bool(e.get("higher_is_better", True)), str(e.get("signature", ""))
+                )
+    return list(cols.values())
+
+
+def _fill(group: TaskGroup, trials: int, seed: int, confidence: float) -> None:
+    base = next(r for r in group.runs if r.system == group.baseline)
+    for r in group.runs:
+        for m in group.metrics:
+            e = r.metrics.get(m.name)
+            if e is not None:
+                group.cells[(r.system, m.name)] = Cell(e.get("score"), e.get("low"), e.get("high"))
+    for r in group.runs:
+        if r is not base:
+            _deltas(group, base, r, trials, seed, confidence)
+
+
+def _deltas(
+    group: TaskGroup, base: EvalRun, other: EvalRun, trials: int, seed: int, confidence: float
+) -> None:
+    order = _paired_order(base, other)
+    if order is None:
+        group.notes.append(
+            f"{other.system} was scored on other examples than {base.system}: deltas are unpaired"
+        )
+    testable: list[tuple[str, Any, np.ndarray, np.ndarray]] = []
+    for m in group.metrics:
+        cell, ref = group.cells.get((other.system, m.name)), group.cells.get((base.system, m.name))
+        if cell is None or ref is None or cell.score is None or ref.score is None:
+            continue
+        if other.metrics[m.name].get("signature") != base.metrics[m.name].get("signature"):
+            group.notes.append(f"{m.name}: {other.system} and {base.system} differ in signature; no delta")
+            continue
+        cell.delta = float(cell.score) - float(ref.score)
+        item = _testable(m.name, base, other, order) if order is not None and trials > 0 else None
+        if item is not None:
+            testable.append(item)
+    for name, (low, high, p) in paired_tests(testable, trials, seed, confidence).items():
+        cell = group.cells[(other.system, name)]
+        cell.delta_low, cell.delta_high, cell.p_value = low, high, p
+
+
+def _paired_order(base: EvalRun, other: EvalRun) -> np.ndarray | None:
+    """Row order lining `other` up with `base`, or None when they hold different examples."""
+    ids_b = [str(r.get("id")) for r in base.rows]
+    ids_o = [str(r.get("id")) for r in other.rows]
+    if set(ids_b) != set(ids_o) or len(ids_b) != len(ids_o):
+        return None
+    pos = {i: k for k, i in enumerate(ids_o)}
+    return np.array([pos[i] for i in ids_b], dtype=int)
+
+
+def _stats(run: EvalRun, name: str) -> np.ndarray | None:
+    try:
+        stats = np.array([r["stats"][name] for r in run.rows], dtype=float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return stats if stats.ndim == 2 and len(stats) else None
+
+
+def _testable(
+    name: str, base: EvalRun, other: EvalRun, order: np.ndarray
+) -> tuple[str, Any, np.ndarray, np.ndarray] | None:
+    """(name, metric, baseline stats, system stats lined up) when the metric can be rebuilt, else None."""
+    from vlmadapt.evaluate.metrics import metric_from_spec
+
+    spec = base.metrics[name].get("spec")
+    a, b = _stats(base, name), _stats(other, name)
+    if not spec or a is None or b is None or a.shape != b.shape:
+        return None
+    try:
+        metric = metric_from_spec(spec, f"{base.path / 'scores.json'}: metrics.{name}.spec")
+    except VlmadaptError:
+        return None
+    return name, metric, a, b[order]
+
+
+def paired_tests(
+    items: list[tuple[str, Any, np.ndarray, np.ndarray]], trials: int, seed: int, confidence: float
+) -> dict[str, tuple[float, float, float]]:
+    """{metric: (delta low, delta high, p-value)} of a paired bootstrap for several metrics at once.
+
+    The numbers `stats.paired_bootstrap` (and so `vlmadapt compare`) gives metric by metric, from the same
+    seeded index matrix; the resample sums of all metrics' statistics are taken in one product, which
+    makes the 24 POPE metrics of 9,000 answers cost about one metric's time.
+    """
+    from vlmadapt.evaluate.base import corpus_score
+    from vlmadapt.evaluate.stats import interval, resample_indices, resampled_sums
+
+    if not items:
+        return {}
+    n = len(items[0][2])
+    idx = resample_indices(n, trials, seed)  # [B, N]
+    base_sums = resampled_sums(np.concatenate([a for _, _, a, _ in items], axis=1), idx)  # [B, sum K]
+    sys_sums = resampled_sums(np.concatenate([b for _, _, _, b in items], axis=1), idx)
+    out, start = {}, 0
+    for name, metric, a, b in items:
+        cols = slice(start, start + a.shape[1])
+        start += a.shape[1]
+        deltas = np.asarray(metric.from_sums(sys_sums[:, cols], n) - metric.from_sums(base_sums[:, cols], n))
+        observed = corpus_score(metric, b) - corpus_score(metric, a)
+        extreme = np.abs(deltas - deltas.mean()) >= abs(observed) - 1e-9  # as in stats.paired_bootstrap
+        low, high = interval(deltas, confidence)
+        out[name] = (low, high, float((extreme.sum() + 1) / (trials + 1)))
+    return out
+
+
+# --- plain-text renderings ------------------------------------------------------------------------------
+
+
+def fmt(x: float | None, signed: bool = False) -> str:
+    if x is None:
+        return "–"
+    return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+
+def ci_text(c: Cell) -> str:
+    return "" if c.low is None or c.high is None else f"[{c.low:.2f}, {c.high:.2f}]"
+
+
+def delta_text(c: Cell) -> str:
+    if c.delta is None:
+        return ""
+    return fmt(c.delta, signed=True) + ("*" if c.significant else "")
+
+
+def csv_rows(groups: list[TaskGroup]) -> list[dict[str, Any]]:
+    """One row per (task, system, metric): the long format a spreadsheet or pandas pivots."""
+    rows = []
+    for g in groups:
+        for r in g.runs:
+            for m in g.metrics:
+                c = g.cell(r.system, m.name)
+                if c.score is None:
+                    continue
+                rows.append(
+                    {
+                        "task": g.task,
+                        "scorer": g.scorer,
+                        "lang": g.lang,
+                        "system": r.system,
+                        "baseline": g.baseline,
+                        "metric": m.kind,
+                        "subset": m.subset or "",
+                        "score": c.score,
+                        "low": c.low,
+                        "high": c.high,
+                        "delta": c.delta,
+                        "delta_low": c.delta_low,
+                        "delta_high": c.delta_high,
+                        "p_value": c.p_value,
+                        "higher_is_better": m.higher_is_better,
+                        "n": r.scores.get("n"),
+                        "signature": m.signature,
+                        "run": str(r.path),
+                    }
+                )
+    return rows
+
+
+CSV_FIELDS = [
+    "task", "scorer", "lang", "system", "baseline", "metric", "subset", "score", "low", "high",
+    "delta", "delta_low", "delta_high", "p_value", "higher_is_better", "n", "signature", "run",
+]  # fmt: skip
