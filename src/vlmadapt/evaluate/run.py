@@ -8,6 +8,7 @@ references, and references without predictions (unless allowed), stop the run wi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -46,6 +47,11 @@ class EvaluateConfig(BaseModel):
     resamples: int = Field(default=RESAMPLES, ge=0)
     seed: int = SEED
     confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
+    # BERTScore (open_vqa, caption): a local model directory or hub id, and the layer to read. None: the
+    # bert-score default for the language (bert-base-multilingual-cased, layer 9, for ro/fr).
+    bertscore: bool = True
+    bertscore_model: str | None = None
+    bertscore_layers: int | None = Field(default=None, ge=1)
 
     def system_name(self) -> str:
         if self.system:
@@ -73,6 +79,23 @@ def resolve_scorer(task: str, registry: Mapping[str, Scorer]) -> Scorer:
         return next(iter(matches.values()))
     known = set(registry) | {t for s in registry.values() for t in s.tasks}
     raise UnknownNameError("task", task, sorted(known))
+
+
+def with_bertscore_options(scorer: Scorer, cfg: EvaluateConfig) -> Scorer:
+    """The scorer with the config's BERTScore choices, where it computes BERTScore."""
+    if not (dataclasses.is_dataclass(scorer) and hasattr(scorer, "bertscore_model")):
+        return scorer
+    if cfg.bertscore_model and cfg.bertscore_layers is None and Path(cfg.bertscore_model).exists():
+        raise VlmadaptError(
+            f"--bertscore-model {cfg.bertscore_model}: a local model needs --bertscore-layers "
+            "(bert-score only knows the layer of the models it ships defaults for)"
+        )
+    options = {
+        "bertscore": cfg.bertscore,
+        "bertscore_model": cfg.bertscore_model,
+        "bertscore_layers": cfg.bertscore_layers,
+    }
+    return dataclasses.replace(scorer, **options)  # type: ignore[type-var]
 
 
 def check_fit(examples: list[Example], scorer: Scorer, lang: str | None, where: Path, task: str) -> str:
@@ -165,7 +188,9 @@ def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) ->
     if not examples:
         raise VlmadaptError(f"{cfg.references}: no examples to evaluate against")
     preds = read_records(cfg.predictions, Prediction)
-    scorer = resolve_scorer(cfg.task, scorer_registry() if registry is None else registry)
+    scorer = with_bertscore_options(
+        resolve_scorer(cfg.task, scorer_registry() if registry is None else registry), cfg
+    )
     lang = check_fit(examples, scorer, cfg.lang, cfg.references, cfg.task)
     m = match_predictions(examples, preds, cfg.predictions, cfg.references, cfg.allow_missing)
 
