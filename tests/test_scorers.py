@@ -322,7 +322,8 @@ def test_open_vqa_from_the_cli_with_a_local_bertscore_model(
     refs.write_text(
         '{"id": "1", "task": "open_vqa", "lang": "ro", "question": "Ce face bărbatul?",'
         ' "answers": ["Citește o carte."]}\n'
-        '{"id": "2", "task": "open_vqa", "lang": "ro", "question": "Unde stă fata?", "answers": ["Pe o bancă."]}\n',
+        '{"id": "2", "task": "open_vqa", "lang": "ro", "question": "Unde stă fata?",'
+        ' "answers": ["Pe o bancă."]}\n',
         encoding="utf-8",
     )
     preds = tmp_path / "preds.jsonl"
