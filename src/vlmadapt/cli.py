@@ -163,6 +163,16 @@ def evaluate_cmd(
     image_root: Annotated[Path | None, typer.Option(help="Image folder, recorded for the report.")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 12345,
+    bertscore: Annotated[bool, typer.Option(help="Compute BERTScore (open_vqa, caption).")] = True,
+    bertscore_model: Annotated[
+        str | None,
+        typer.Option(
+            help="BERTScore model: local directory or hub id (default: bert-score's for the language)."
+        ),
+    ] = None,
+    bertscore_layers: Annotated[
+        int | None, typer.Option(help="Layer to read (needed with a local --bertscore-model).")
+    ] = None,
 ) -> None:
     """Score predictions against references: scores.json (with 95% intervals) and per_sample.jsonl."""
     import json
@@ -181,6 +191,9 @@ def evaluate_cmd(
         "image_root": image_root,
         "resamples": resamples,
         "seed": seed,
+        "bertscore": bertscore,
+        "bertscore_model": bertscore_model,
+        "bertscore_layers": bertscore_layers,
     }
     cfg = build_config(EvaluateConfig, args, "evaluate")
     path = run(cfg)
@@ -224,6 +237,228 @@ def compare_cmd(
     for name, reason in result["skipped"].items():
         err.print(f"[yellow]skipped {name}:[/] {reason}", highlight=False)
     out.print(f"wrote {path}")
+
+
+@app.command("predict")
+def predict_cmd(
+    model: Annotated[str, typer.Option(help="Model directory or hub id.")],
+    data: Annotated[Path, typer.Option(help="Examples to answer (.jsonl or .parquet).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Predictions (.jsonl), appended and resumable.")],
+    adapter: Annotated[
+        Path | None, typer.Option(help="LoRA adapter directory from `vlmadapt train`.")
+    ] = None,
+    family: Annotated[str | None, typer.Option(help="VLM family (default: from config.json).")] = None,
+    task: Annotated[str | None, typer.Option(help="Check every example has this task.")] = None,
+    lang: Annotated[str | None, typer.Option(help="Check every example is in this language.")] = None,
+    image_root: Annotated[
+        Path | None, typer.Option(help="Image folder (default: the data's folder).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Examples per generate call.")] = 8,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="Longest answer, in tokens (default 64).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
+    recipe: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML with prompt templates and generation settings "
+            "(keys of PredictConfig); options here override it."
+        ),
+    ] = None,
+) -> None:
+    """Answer every example with a VLM (optionally with an adapter); a re-run resumes where it stopped."""
+    from vlmadapt.config import apply_overrides, build_config, read_yaml
+    from vlmadapt.predict import PredictConfig, run
+
+    base = read_yaml(recipe) if recipe else {}
+    args = {
+        "model": model,
+        "data": data,
+        "out": out_path,
+        "adapter": adapter,
+        "family": family,
+        "task": task,
+        "lang": lang,
+        "image_root": image_root,
+        "batch_size": batch_size,
+        "limit": limit,
+    }
+    overrides = [f"generation.max_new_tokens={max_new_tokens}"] if max_new_tokens else []
+    data_ = apply_overrides(base | {k: v for k, v in args.items() if v is not None}, overrides)
+    path = run(build_config(PredictConfig, data_, str(recipe or "predict")))
+    out.print(f"predictions in {path}")
+
+
+def _stage_config(recipe: Path | None, args: dict, sets: list[str] | None) -> dict:
+    """Recipe YAML, then the options given (nested dicts merge), then --set key=value overrides."""
+    from vlmadapt.config import apply_overrides, read_yaml
+
+    data = read_yaml(recipe) if recipe else {}
+    for key, value in args.items():
+        if isinstance(value, dict):
+            nested = {k: v for k, v in value.items() if v is not None}
+            if nested:
+                data[key] = {**(data.get(key) or {}), **nested}
+        elif value is not None:
+            data[key] = value
+    return apply_overrides(data, sets or [])
+
+
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="key=value override of a config key, e.g. backend.temperature=0.2 (repeatable)."
+    ),
+]
+
+
+@app.command("translate")
+def translate_cmd(
+    src: Annotated[Path, typer.Argument(help="Examples to translate (.jsonl).")],
+    to: Annotated[str, typer.Option("--to", help="Target language (ISO 639-1: fr, ro, ...).")],
+    out_path: Annotated[Path, typer.Option("--out", help="Translated examples (.jsonl); re-runs resume it.")],
+    backend: Annotated[str | None, typer.Option(help="Backend: openai, seq2seq or causal.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Served model name (openai), or hub id / folder (seq2seq, causal).")
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (default :8000/v1).")] = None,
+    source: Annotated[
+        str | None, typer.Option("--from", help="Source language (default: the records').")
+    ] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Requests in flight (openai backend).")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, ... (local backends).")] = None,
+    phrasebook: Annotated[
+        Path | None, typer.Option(help="YAML/JSON of fixed `source: target` strings.")
+    ] = None,
+    cache: Annotated[Path | None, typer.Option(help="SQLite cache (default: beside --out).")] = None,
+    recipe: Annotated[Path | None, typer.Option("--config", help="YAML with TranslateConfig keys.")] = None,
+    sets: SetOpt = None,
+    progress: Annotated[bool, typer.Option(help="Show the progress bars.")] = True,
+) -> None:
+    """Translate examples into another language, keeping the source beside each text; resumable."""
+    import json
+
+    from vlmadapt.config import build_config
+    from vlmadapt.translate.run import TranslateConfig, run
+
+    args = {
+        "input": src,
+        "output": out_path,
+        "target": to,
+        "source": source,
+        "phrasebook": phrasebook,
+        "cache": cache,
+        "progress": progress,
+        "backend": {
+            "name": backend,
+            "model": model,
+            "url": url,
+            "concurrency": concurrency,
+            "device": device,
+        },
+    }
+    cfg = build_config(TranslateConfig, _stage_config(recipe, args, sets), str(recipe or "translate"))
+    path = run(cfg)
+    runs = json.loads(cfg.provenance_path().read_text(encoding="utf-8")).get("runs", [{}])
+    last = runs[-1] if runs else {}
+    out.print(f"translated records in {path}")
+    if last:
+        out.print(
+            "segments: {segments} distinct, {phrasebook} from the phrasebook, {cached} cached, {translated} "
+            "translated, {retried} retried, {marked} marked with problems".format(**last),
+            highlight=False,
+        )
+
+
+@app.command("quality")
+def quality_cmd(
+    src: Annotated[Path, typer.Argument(help="Translated examples (.jsonl) from `vlmadapt translate`.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Per-record checks (default IN.quality.jsonl).")
+    ] = None,
+    roundtrip_backend: Annotated[str | None, typer.Option(help="Backend for back-translation chrF.")] = None,
+    roundtrip_model: Annotated[str | None, typer.Option(help="Its model (target -> source).")] = None,
+    roundtrip_url: Annotated[str | None, typer.Option(help="Its URL (openai backend).")] = None,
+    judge_url: Annotated[str | None, typer.Option(help="OpenAI-compatible URL of a GEMBA-MQM judge.")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="The judge's served model name.")] = None,
+    comet: Annotated[
+        Path | None, typer.Option(help="Local CometKiwi checkpoint (needs unbabel-comet).")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Audit labels {id, tier}: fit the thresholds to them.")
+    ] = None,
+    recipe: Annotated[Path | None, typer.Option("--config", help="YAML with QualityConfig keys.")] = None,
+    sets: SetOpt = None,
+    show: Annotated[int, typer.Option(help="How many low records to explain.")] = 50,
+) -> None:
+    """Score a translated set: checks, tiers (high/moderate/low) and why each low record is low."""
+    from vlmadapt.config import build_config
+    from vlmadapt.quality.run import QualityConfig, render, run
+
+    args: dict = {"input": src, "output": out_path, "labels": labels}
+    if roundtrip_backend or roundtrip_model:
+        args["roundtrip"] = {"name": roundtrip_backend, "model": roundtrip_model, "url": roundtrip_url}
+    if judge_url or judge_model:
+        args["judge"] = {"name": "openai", "url": judge_url, "model": judge_model}
+    if comet:
+        args["comet"] = {"checkpoint": comet}
+    cfg = build_config(QualityConfig, _stage_config(recipe, args, sets), str(recipe or "quality"))
+    path = run(cfg)
+    out.print(render(path, show), highlight=False)
+    out.print(f"wrote {path} and {cfg.summary_path()}")
+
+
+@app.command("report")
+def report_cmd(
+    runs: Annotated[
+        list[Path], typer.Argument(help="`vlmadapt evaluate` output directories (or folders holding them).")
+    ],
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, .md, .csv and charts/.")
+    ] = Path("report"),
+    baseline: Annotated[
+        str | None, typer.Option(help="System the others are compared with (default: each task's first).")
+    ] = None,
+    image_root: Annotated[
+        Path | None, typer.Option(help="Image folder for thumbnails (default: the one each run recorded).")
+    ] = None,
+    examples: Annotated[int, typer.Option(help="Examples shown per task.")] = 6,
+    trials: Annotated[int, typer.Option(help="Paired bootstrap resamples per delta (0: no tests).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed for the tests and the example sample.")] = 12345,
+    title: Annotated[str, typer.Option(help="Report title.")] = "Evaluation report",
+) -> None:
+    """Systems side by side: tables with 95% intervals and deltas, charts, loss curves, examples."""
+    from vlmadapt.config import build_config
+    from vlmadapt.report import ReportConfig, run
+
+    args = {
+        "runs": runs,
+        "out": out_dir,
+        "baseline": baseline,
+        "image_root": image_root,
+        "examples": examples,
+        "trials": trials,
+        "seed": seed,
+        "title": title,
+    }
+    path = run(build_config(ReportConfig, args, "report"))
+    out.print(f"wrote {path / 'report.html'}, {path / 'report.md'} and {path / 'report.csv'}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Where everything goes.")] = Path("demo-out"),
+    lang: Annotated[str, typer.Option(help="Target language: ro or fr.")] = "ro",
+    family: Annotated[str, typer.Option(help="VLM family of the tiny model.")] = "qwen2_vl",
+    images: Annotated[int, typer.Option(help="Toy-world images (20% are the test split).")] = 60,
+) -> None:
+    """Run the pipeline end to end on the toy world (CPU, offline): data, model, predict, evaluate, report."""
+    from vlmadapt.demo import run
+
+    if lang not in ("ro", "fr", "en"):
+        raise VlmadaptError(f"--lang {lang!r}: the toy world speaks en, fr and ro")
+    path = run(out_dir, lang=lang, family=family, n_images=images)
+    out.print(f"report: {path / 'report.html'} (also report.md, report.csv, charts/)")
 
 
 def main(argv: list[str] | None = None) -> None:

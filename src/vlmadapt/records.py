@@ -110,7 +110,7 @@ class Prediction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1)
-    prediction: str | None
+    prediction: str | None = None
     error: str | None = None
     model: str | None = None
     adapter: str | None = None
