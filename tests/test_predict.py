@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,8 @@ from vlmadapt.records import Example, Prediction
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from vlmadapt.models import build_tiny
-
-    return build_tiny("qwen2_vl", tmp_path_factory.mktemp("tiny") / "qwen2_vl", seed=0)
+def tiny(tiny_model: Callable[[str], Path]) -> Path:
+    return tiny_model("qwen2_vl")
 
 
 @pytest.fixture(scope="module")
