@@ -1,0 +1,97 @@
+"""Exact lookups consulted before any model: yes/no and fixed instruction templates.
+
+Yes and no map through each language's table (`languages.LANGUAGES`), keeping case and trailing
+punctuation ("Yes." -> "Da."), so POPE answers never depend on a model. Instruction templates that recur
+in thousands of records (LLaVA's "Answer the question using a single word or phrase.") get one fixed,
+reviewed translation; a user adds or overrides entries with a YAML or JSON file of ``source: target``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from vlmadapt.errors import ConfigError
+from vlmadapt.languages import LANGUAGES
+
+# Reviewed translations of instruction lines that the LLaVA-1.5 mixture and vlmadapt's prompts repeat.
+BUILT_IN: dict[tuple[str, str], dict[str, str]] = {
+    ("en", "fr"): {
+        "Answer the question using a single word or phrase.": (
+            "Répondez à la question par un seul mot ou une courte expression."
+        ),
+        "Answer with the option's letter from the given choices directly.": (
+            "Répondez directement avec la lettre de l'option parmi les choix proposés."
+        ),
+        "Describe the image in one sentence.": "Décrivez l'image en une phrase.",
+        "Answer yes or no.": "Répondez par oui ou par non.",
+    },
+    ("en", "ro"): {
+        "Answer the question using a single word or phrase.": (
+            "Răspundeți la întrebare folosind un singur cuvânt sau o expresie scurtă."
+        ),
+        "Answer with the option's letter from the given choices directly.": (
+            "Răspundeți direct cu litera variantei corecte dintre opțiunile date."
+        ),
+        "Describe the image in one sentence.": "Descrieți imaginea într-o propoziție.",
+        "Answer yes or no.": "Răspundeți cu da sau nu.",
+    },
+}
+_TRAILING = ".!?"
+
+
+class Phrasebook:
+    """Fixed translations for one language pair."""
+
+    def __init__(self, source: str, target: str, entries: dict[str, str] | None = None) -> None:
+        self.source, self.target = source, target
+        self.entries = dict(BUILT_IN.get((source, target), {}))
+        self.entries.update(entries or {})
+        self.yes_no = _yes_no(source, target)
+
+    def lookup(self, text: str) -> str | None:
+        """The fixed translation of `text`, or None when a model must translate it."""
+        hit = self.entries.get(text)
+        if hit is not None:
+            return hit
+        word = text.rstrip(_TRAILING)
+        mapped = self.yes_no.get(word.casefold())
+        if mapped is None:
+            return None
+        return _same_case(word, mapped) + text[len(word) :]
+
+
+def load_phrasebook(source: str, target: str, path: Path | None) -> Phrasebook:
+    """The built-in entries for the pair, plus (overriding) those of a YAML/JSON ``source: target`` file."""
+    if path is None:
+        return Phrasebook(source, target)
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"phrasebook: {path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as e:
+        raise ConfigError(f"phrasebook: {path}: cannot parse: {e}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise ConfigError(f"phrasebook: {path}: must map each source string to its translation (strings)")
+    return Phrasebook(source, target, data)
+
+
+def _yes_no(source: str, target: str) -> dict[str, str]:
+    src, tgt = LANGUAGES.get(source), LANGUAGES.get(target)
+    if src is None or tgt is None:
+        return {}
+    return {src.yes[0]: tgt.yes[0], src.no[0]: tgt.no[0]}
+
+
+def _same_case(model: str, word: str) -> str:
+    if model.isupper() and len(model) > 1:
+        return word.upper()
+    if model[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

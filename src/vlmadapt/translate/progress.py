@@ -1,0 +1,72 @@
+"""A rich progress display for translation: records written and segments from the model, with rate and ETA."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+
+class RateColumn(ProgressColumn):
+    """Items per second, from rich's moving estimate."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "-/s", style="progress.data.speed")
+
+
+class ProgressTracker:
+    """Two bars: records written (total known), and segments sent to the model (total grows per chunk)."""
+
+    def __init__(self, progress: Progress | None, records_total: int) -> None:
+        self._p = progress
+        self._records: TaskID | None = None
+        self._segments: TaskID | None = None
+        if progress is not None:
+            self._records = progress.add_task("records", total=records_total)
+            self._segments = progress.add_task("segments from the model", total=0)
+
+    def add_total(self, n: int) -> None:
+        if self._p is not None and self._segments is not None:
+            task = self._p.tasks[self._segments]
+            self._p.update(self._segments, total=(task.total or 0) + n)
+
+    def advance(self, n: int) -> None:
+        if self._p is not None and self._segments is not None:
+            self._p.advance(self._segments, n)
+
+    def records(self, n: int) -> None:
+        if self._p is not None and self._records is not None:
+            self._p.advance(self._records, n)
+
+
+@contextmanager
+def progress_tracker(enabled: bool, records_total: int) -> Iterator[ProgressTracker]:
+    """A tracker drawing on stderr when `enabled` (rich hides it when stderr is not a terminal)."""
+    if not enabled:
+        yield ProgressTracker(None, records_total)
+        return
+    columns = (
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RateColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        yield ProgressTracker(progress, records_total)

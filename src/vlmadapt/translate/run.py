@@ -1,0 +1,191 @@
+"""The translate stage: examples in one language -> the same examples in another, with the source beside.
+
+    vlmadapt translate examples.jsonl --to ro --backend openai --model M --url URL --out examples.ro.jsonl
+
+or from Python: ``run(TranslateConfig(input=..., output=..., target="ro", backend=BackendConfig(...)))``.
+
+Records go out in input order, a chunk at a time, appended and fsynced; translations are cached the moment
+they arrive. A run killed at any point and started again skips the ids already written (a torn last line
+is cut off) and takes every translation it already paid for from the cache, so the finished file is the
+one an uninterrupted run writes. ``OUT.provenance.json`` records the settings; resuming with different
+ones is refused. Output: vlmadapt `Example` records with ``lang`` = target, ``source`` = the input texts,
+and ``meta.translation.problems`` on records whose structure did not survive the retries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from vlmadapt.errors import VlmadaptError
+from vlmadapt.jsonl import append_jsonl, completed_ids, read_records
+from vlmadapt.provenance import provenance
+from vlmadapt.records import Example
+from vlmadapt.translate.backends import Backend, BackendConfig, make_backend
+from vlmadapt.translate.cache import TranslationCache
+from vlmadapt.translate.engine import Stats, Translator
+from vlmadapt.translate.fields import leaves, rebuild
+from vlmadapt.translate.phrasebook import load_phrasebook
+from vlmadapt.translate.postedit import PostEditConfig
+from vlmadapt.translate.progress import progress_tracker
+
+
+class TranslateConfig(BaseModel):
+    """What `vlmadapt translate` needs; defaults live here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: Path
+    output: Path
+    target: str = Field(min_length=2, max_length=8)  # ISO 639-1 code of the target language
+    source: str | None = None  # default: the records' `lang` (must be one language)
+    backend: BackendConfig = Field(default_factory=BackendConfig)
+    phrasebook: Path | None = None  # YAML/JSON `source: target` entries, consulted before the model
+    cache: Path | None = None  # default: translate-cache.sqlite beside the output
+    chunk_size: int = Field(default=256, ge=1)  # records per append (and per batch of distinct segments)
+    retries: int = Field(default=1, ge=0)  # re-asks of a segment whose structure broke
+    postedit: PostEditConfig = Field(default_factory=PostEditConfig)
+    meta_fields: list[str] = Field(default_factory=lambda: ["hint"])  # string meta fields to translate
+    progress: bool = True
+
+    def cache_path(self) -> Path:
+        return self.cache or self.output.parent / "translate-cache.sqlite"
+
+    def provenance_path(self) -> Path:
+        return self.output.with_name(self.output.name + ".provenance.json")
+
+
+def run(cfg: TranslateConfig, backend: Backend | None = None) -> Path:
+    """Translate `cfg.input` into `cfg.output` (resuming it if it exists); returns the output path.
+
+    `backend` replaces the one `cfg.backend` names (a backend object built in Python).
+    """
+    if cfg.output.suffix != ".jsonl":
+        raise VlmadaptError(
+            f"{cfg.output}: the output must be .jsonl (appended record by record, so a killed run resumes)"
+        )
+    records: list[Example] = read_records(cfg.input, Example)
+    source = source_language(records, cfg)
+    done = completed_ids(cfg.output)
+    check_ids(done, records, cfg)
+    pending = [r for r in records if r.id not in done]
+    if not pending:
+        return cfg.output
+    phrasebook = load_phrasebook(source, cfg.target, cfg.phrasebook)
+    backend = backend or make_backend(cfg.backend, source, cfg.target)
+    try:
+        settings = _settings(cfg, source, backend)
+        _start_or_check(cfg, settings, resuming=bool(done))
+        with TranslationCache(cfg.cache_path()) as cache, progress_tracker(cfg.progress, len(pending)) as bar:
+            translator = Translator(backend, cache, phrasebook, cfg.target, cfg.postedit, cfg.retries, bar)
+            for chunk in _chunks(pending, cfg.chunk_size):
+                append_jsonl(cfg.output, translate_records(chunk, translator, cfg.target, cfg.meta_fields))
+                bar.records(len(chunk))
+            _record_stats(cfg, translator.stats)
+    finally:
+        backend.close()
+    return cfg.output
+
+
+def translate_records(
+    records: Sequence[Example], translator: Translator, target: str, meta_fields: Sequence[str] = ()
+) -> list[Example]:
+    """The records in the target language, in the same order."""
+    per_record = [leaves(r, meta_fields) for r in records]
+    texts = [text for items in per_record for _, text in items]
+    results = iter(translator.translate(texts))
+    out = []
+    for rec, items in zip(records, per_record, strict=True):
+        done = [next(results) for _ in items]
+        paths = [path for path, _ in items]
+        problems = [f"{_field(path)}: {p}" for path, d in zip(paths, done, strict=True) for p in d.problems]
+        out.append(rebuild(rec, paths, [d.text for d in done], target, problems))
+    return out
+
+
+def source_language(records: Sequence[Example], cfg: TranslateConfig) -> str:
+    langs = sorted({r.lang for r in records})
+    if cfg.source is None and len(langs) > 1:
+        raise VlmadaptError(f"{cfg.input}: records are in several languages ({', '.join(langs)}); set --from")
+    source = cfg.source or (langs[0] if langs else "en")
+    other = [r for r in records if r.lang != source]
+    if other:
+        raise VlmadaptError(
+            f"{cfg.input}: record {other[0].id!r} is in {other[0].lang!r}, not the source language {source!r}"
+        )
+    if source == cfg.target:
+        raise VlmadaptError(f"{cfg.input}: the records are already in {cfg.target!r}; pick another --to")
+    return source
+
+
+def check_ids(done: set[str], records: Sequence[Example], cfg: TranslateConfig) -> None:
+    stray = done - {r.id for r in records}
+    if stray:
+        raise VlmadaptError(
+            f"{cfg.output}: holds {len(stray)} ids that are not in {cfg.input} (e.g. {sorted(stray)[0]!r}); "
+            "it belongs to another input: pick another --out"
+        )
+
+
+def _settings(cfg: TranslateConfig, source: str, backend: Backend) -> dict[str, Any]:
+    """What must not change between a run and its resumption."""
+    return {
+        "source": source,
+        "target": cfg.target,
+        "backend": backend.signature(),
+        "postedit": cfg.postedit.model_dump(),
+        "retries": cfg.retries,
+        "meta_fields": cfg.meta_fields,
+        "phrasebook": str(cfg.phrasebook) if cfg.phrasebook else None,
+    }
+
+
+def _start_or_check(cfg: TranslateConfig, settings: dict[str, Any], resuming: bool) -> None:
+    path = cfg.provenance_path()
+    if resuming and path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        changed = sorted(
+            k
+            for k in settings
+            if json.dumps(before.get(k), sort_keys=True, default=str)
+            != json.dumps(settings[k], sort_keys=True, default=str)
+        )
+        if changed:
+            raise VlmadaptError(
+                f"{cfg.output}: was started with different settings ({', '.join(changed)}; see {path}); "
+                "resume with the same settings, or write to another --out"
+            )
+        return
+    _write_json(path, {"settings": settings, **provenance(cfg.model_dump(mode="json"))})
+
+
+def _record_stats(cfg: TranslateConfig, stats: Stats) -> None:
+    path = cfg.provenance_path()
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record.setdefault("runs", []).append(vars(stats))
+    _write_json(path, record)
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    """Atomically, so a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _field(path: tuple[str, Any]) -> str:
+    kind, key = path
+    if key is None:
+        return kind
+    return f"meta.{key}" if kind == "meta" else f"{kind}[{key}]"
+
+
+def _chunks(items: Sequence[Example], size: int) -> Iterator[Sequence[Example]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
