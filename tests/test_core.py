@@ -24,6 +24,7 @@ class _Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     family: str
     optim: _Optim = _Optim()
+    eval: _Optim | None = None
 
 
 def test_yaml_with_overrides(tmp_path: Path) -> None:
@@ -47,6 +48,11 @@ def test_override_reads_yaml_1_1_exponents_as_numbers() -> None:
         ),
         ("family: qwen2_vl\n", ["optim.steps=many"], r"r.yaml: optim.steps: Input should be a valid integer"),
         ("optim: {}\n", [], r"r.yaml: family: Field required"),
+        (
+            "family: x\neval:\n  lr: 1\n",
+            ["eval.stpes=3"],
+            r"r.yaml: eval.stpes: unknown key; known keys here: lr, steps",
+        ),
         ("family: [unclosed\n", [], r"r.yaml: not valid YAML"),
         ("- a\n- b\n", [], r"r.yaml: a recipe must be a mapping"),
         ("family: x\n", ["nonsense"], r"override 'nonsense' must look like key=value"),

@@ -6,6 +6,7 @@ the dotted key, and happen before any model is loaded.
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,13 +74,23 @@ def build_config(model: type[C], data: dict[str, Any], source: str = "config") -
 
 
 def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `loc`'s parent section, looking through optional sections (`X | None`)."""
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None)
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+        section = _model_in(getattr(field, "annotation", None))
+        if section is None:
             return []
-        model = ann
+        model = section
     return sorted(model.model_fields)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model of a section annotated `Model` or `Model | None`, else None."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def load_config(model: type[C], path: Path | str | None = None, overrides: list[str] | None = None) -> C:

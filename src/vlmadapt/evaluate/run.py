@@ -95,7 +95,7 @@ def with_bertscore_options(scorer: Scorer, cfg: EvaluateConfig) -> Scorer:
         "bertscore_model": cfg.bertscore_model,
         "bertscore_layers": cfg.bertscore_layers,
     }
-    return dataclasses.replace(scorer, **options)  # type: ignore[type-var]
+    return dataclasses.replace(scorer, **options)
 
 
 def check_fit(examples: list[Example], scorer: Scorer, lang: str | None, where: Path, task: str) -> str:
