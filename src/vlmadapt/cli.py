@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -51,10 +51,12 @@ OnErrorOpt = Annotated[
 ]
 
 
-def _on_error(value: str) -> str:
-    if value not in ("raise", "skip"):
-        raise VlmadaptError(f"--on-error must be 'raise' or 'skip', not {value!r}")
-    return value
+def _on_error(value: str) -> Literal["raise", "skip"]:
+    if value == "raise":
+        return "raise"
+    if value == "skip":
+        return "skip"
+    raise VlmadaptError(f"--on-error must be 'raise' or 'skip', not {value!r}")
 
 
 @app.callback()
@@ -267,10 +269,9 @@ def predict_cmd(
     ] = None,
 ) -> None:
     """Answer every example with a VLM (optionally with an adapter); a re-run resumes where it stopped."""
-    from vlmadapt.config import apply_overrides, build_config, read_yaml
+    from vlmadapt.config import build_config
     from vlmadapt.predict import PredictConfig, run
 
-    base = read_yaml(recipe) if recipe else {}
     args = {
         "model": model,
         "data": data,
@@ -282,10 +283,9 @@ def predict_cmd(
         "image_root": image_root,
         "batch_size": batch_size,
         "limit": limit,
+        "generation": {"max_new_tokens": max_new_tokens},
     }
-    overrides = [f"generation.max_new_tokens={max_new_tokens}"] if max_new_tokens else []
-    data_ = apply_overrides(base | {k: v for k, v in args.items() if v is not None}, overrides)
-    path = run(build_config(PredictConfig, data_, str(recipe or "predict")))
+    path = run(build_config(PredictConfig, _stage_config(recipe, args, None), str(recipe or "predict")))
     out.print(f"predictions in {path}")
 
 
@@ -392,6 +392,8 @@ def quality_cmd(
     show: Annotated[int, typer.Option(help="How many low records to explain.")] = 50,
 ) -> None:
     """Score a translated set: checks, tiers (high/moderate/low) and why each low record is low."""
+    import json
+
     from vlmadapt.config import build_config
     from vlmadapt.quality.run import QualityConfig, render, run
 
@@ -405,6 +407,12 @@ def quality_cmd(
     cfg = build_config(QualityConfig, _stage_config(recipe, args, sets), str(recipe or "quality"))
     path = run(cfg)
     out.print(render(path, show), highlight=False)
+    fit = json.loads(cfg.summary_path().read_text(encoding="utf-8")).get("fit")
+    if fit:
+        out.print(
+            f"thresholds fitted to {fit['n']} audit labels: weighted kappa {fit['kappa_before']:.3f} -> "
+            f"{fit['kappa']:.3f}, accuracy {fit['accuracy']:.3f} (bands in {cfg.summary_path()})"
+        )
     out.print(f"wrote {path} and {cfg.summary_path()}")
 
 
@@ -459,6 +467,46 @@ def demo_cmd(
         raise VlmadaptError(f"--lang {lang!r}: the toy world speaks en, fr and ro")
     path = run(out_dir, lang=lang, family=family, n_images=images)
     out.print(f"report: {path / 'report.html'} (also report.md, report.csv, charts/)")
+
+
+@app.command("train")
+def train_cmd(
+    recipe: Annotated[
+        Path, typer.Argument(help="Training recipe (YAML), e.g. recipes/ro-qwen2vl-lora.yaml.")
+    ],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="key=value overrides, e.g. train.lr=1e-4 lora.r=8.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan and a memory estimate from config.json alone.")
+    ] = False,
+) -> None:
+    """Train LoRA / QLoRA adapters or a staged LLaVA recipe; distribute with `accelerate launch`."""
+    from vlmadapt.train import dry_run as plan_only
+    from vlmadapt.train import load_train_config, run
+    from vlmadapt.train.plan import render_plan
+
+    cfg = load_train_config(recipe, overrides or [])
+    if dry_run:
+        for plan in plan_only(cfg):
+            out.print(render_plan(plan))
+        return
+    out.print(f"outputs in {run(cfg)}")
+
+
+@app.command("export")
+def export_cmd(
+    adapter: Annotated[Path, typer.Argument(help="Adapter directory written by `vlmadapt train`.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Where the merged model and processor go.")],
+    base: Annotated[
+        str | None, typer.Option(help="Base model (default: the adapter's recorded base).")
+    ] = None,
+    dtype: Annotated[str, typer.Option(help="auto, bfloat16, float16 or float32.")] = "auto",
+) -> None:
+    """Merge a LoRA adapter into its base model: a plain transformers checkpoint, no PEFT needed."""
+    from vlmadapt.train.export import merge
+
+    out.print(f"merged model in {merge(adapter, out_dir, base=base, dtype=dtype)}")
 
 
 def main(argv: list[str] | None = None) -> None:
