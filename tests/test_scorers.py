@@ -353,7 +353,9 @@ def test_open_vqa_from_the_cli_with_a_local_bertscore_model(
     with pytest.raises(SystemExit) as exit_info:
         main([*base, "--bertscore-layers", "3"])
     assert exit_info.value.code == 0
-    metrics = json.loads((out / "scores.json").read_text(encoding="utf-8"))["metrics"]
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    assert Path(scores["references"]).is_absolute()  # a report run from elsewhere still finds them
+    metrics = scores["metrics"]
     # cedilla ş in the first answer is folded to comma-below before scoring: both answers match exactly
     assert metrics["bertscore_f1"]["score"] == pytest.approx(100.0, abs=1e-3)
     assert metrics["rouge_l"]["score"] == pytest.approx(100.0)

@@ -217,9 +217,9 @@ def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) ->
         "counts": _counts(m.status),
         "metrics": metrics,
         "bootstrap": {"resamples": cfg.resamples, "seed": cfg.seed, "confidence": cfg.confidence},
-        "predictions": str(cfg.predictions),
-        "references": str(cfg.references),
-        "image_root": None if cfg.image_root is None else str(cfg.image_root),
+        "predictions": str(cfg.predictions.resolve()),
+        "references": str(cfg.references.resolve()),
+        "image_root": None if cfg.image_root is None else str(cfg.image_root.resolve()),
         "provenance": provenance(cfg.model_dump(mode="json")),
     }
     analysis = getattr(scorer, "analysis", None)  # optional scorer hook (WER error pairs, ...)

@@ -91,9 +91,17 @@ def load_references(run: EvalRun) -> dict[str, Any]:
         if c.is_file():
             try:
                 return {e.id: e for e in read_records(c, Example)}
-            except VlmadaptError:
+            except VlmadaptError as e:
+                _warn(f"{run.system}: references {c} unreadable ({e}); examples shown without questions")
                 return {}
+    _warn(f"{run.system}: references {ref} not found; examples shown without questions and images")
     return {}
+
+
+def _warn(message: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[yellow]warning:[/] {message}", highlight=False)
 
 
 def _latest_state(folder: Path) -> Path | None:
