@@ -222,7 +222,7 @@ class PopeScorer:
         for split in subsets(examples, "split", POPE_SPLITS):
             part = _masked(stats, examples, "split", split)
             out += [SampleScores(YesNoMetric(kind, lang, split), part) for kind in POPE_KINDS]
-        return out
+        return out + fidelity_scores(predictions, gold, lang)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         rows = []
@@ -321,17 +321,24 @@ class OpenVQAScorer:
 
     def score_samples(self, examples: list[Example], predictions: list[str], lang: str) -> list[SampleScores]:
         from vlmadapt.evaluate.metrics import BLEU, RougeL
+        from vlmadapt.evaluate.wer import WER
 
         refs = _references(examples)
         out = []
         if self.bertscore:
             out += _bertscore(self, predictions, refs, lang)
-        for metric in (RougeL(lang=lang), BLEU(lang=lang)):
+        for metric in (RougeL(lang=lang), BLEU(lang=lang), WER(lang=lang)):
             out.append(SampleScores(metric, metric.sample_stats(predictions, refs)))
-        return out
+        return out + fidelity_scores(predictions, refs, lang)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         return [{"words": len(p.split())} for p in predictions]
+
+    def analysis(self, examples: list[Example], predictions: list[str], lang: str) -> dict[str, Any]:
+        """The Romanian study's error analysis: most frequent substitutions, deletions, insertions."""
+        from vlmadapt.evaluate.wer import WER
+
+        return {"wer_errors": WER(lang=lang).errors(predictions, _references(examples))}
 
 
 def _bertscore(cfg: OpenVQAScorer, hyps: list[str], refs: RefSets, lang: str) -> list[SampleScores]:
@@ -362,14 +369,37 @@ class CaptionScorer:
     def score_samples(self, examples: list[Example], predictions: list[str], lang: str) -> list[SampleScores]:
         from vlmadapt.evaluate.cider import CIDErD
         from vlmadapt.evaluate.metrics import BLEU, ChrF, RougeL
+        from vlmadapt.evaluate.wer import WER
 
         refs = _references(examples)
         metrics: list[Any] = [BLEU(lang=lang, max_ngram_order=k, label=f"bleu{k}") for k in (1, 2, 3, 4)]
-        metrics += [RougeL(lang=lang), ChrF(lang=lang), CIDErD(lang=lang)]
-        return [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
+        metrics += [RougeL(lang=lang), ChrF(lang=lang), CIDErD(lang=lang), WER(lang=lang)]
+        out = [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
+        return out + fidelity_scores(predictions, refs, lang)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         return [{"words": len(p.split())} for p in predictions]
+
+    def analysis(self, examples: list[Example], predictions: list[str], lang: str) -> dict[str, Any]:
+        from vlmadapt.evaluate.wer import WER
+
+        return {"wer_errors": WER(lang=lang).errors(predictions, _references(examples))}
+
+
+def fidelity_scores(predictions: list[str], refs: Any, lang: str) -> list[SampleScores]:
+    """Share of answers in the target language (an adapted model that answers in English shows up here),
+    and for Romanian the share of legacy cedilla letters ş ţ among ș/ț-type letters.
+
+    The question asked is "target language or English, the model's original language?": with more
+    candidates lingua misreads short answers ("Il y a un chien." comes out German among seven).
+    """
+    from vlmadapt.evaluate.fidelity import CANDIDATES, LanguageFidelity, RomanianCedillaShare
+
+    candidates = CANDIDATES if lang == "en" else ("en", lang)
+    metrics: list[Any] = [LanguageFidelity(lang=lang, candidates=candidates)]
+    if lang == "ro":
+        metrics.append(RomanianCedillaShare())
+    return [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
 
 
 SCORERS: dict[str, Scorer] = {
