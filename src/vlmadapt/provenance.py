@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import platform
 import subprocess
 from datetime import UTC, datetime
@@ -57,3 +59,41 @@ def provenance(config: dict[str, Any] | None = None) -> dict[str, Any]:
         "machine": f"{platform.system()} {platform.machine()}",
         "config": config or {},
     }
+
+
+def sidecar(output: Path) -> Path:
+    """Where an append-only output records what produced it: ``OUT.provenance.json``."""
+    return output.with_name(output.name + ".provenance.json")
+
+
+def start_or_resume(output: Path, settings: dict[str, Any], config: dict[str, Any], resuming: bool) -> None:
+    """Record `settings` beside `output`, or, when resuming, refuse settings that differ from the first run's.
+
+    Settings are what changes the rows (model, adapter, prompts, decoding, backend): a resumed file with
+    rows from two different settings would mix two systems without saying so.
+    """
+    from vlmadapt.errors import VlmadaptError
+
+    path = sidecar(output)
+    if resuming and path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
+        changed = sorted(k for k in settings if _canon(before.get(k)) != _canon(settings[k]))
+        if changed:
+            raise VlmadaptError(
+                f"{output}: was started with different settings ({', '.join(changed)}; see {path}); "
+                "resume with the same settings, or write to another --out"
+            )
+        return
+    write_json(path, {"settings": settings, **provenance(config)})
+
+
+def _canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def write_json(path: Path, obj: dict[str, Any]) -> None:
+    """Atomically, so a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -15,7 +15,6 @@ and ``meta.translation.problems`` on records whose structure did not survive the
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import append_jsonl, completed_ids, read_records
-from vlmadapt.provenance import provenance
+from vlmadapt.provenance import sidecar, start_or_resume, write_json
 from vlmadapt.records import Example
 from vlmadapt.translate.backends import Backend, BackendConfig, make_backend
 from vlmadapt.translate.cache import TranslationCache
@@ -57,7 +56,7 @@ class TranslateConfig(BaseModel):
         return self.cache or self.output.parent / "translate-cache.sqlite"
 
     def provenance_path(self) -> Path:
-        return self.output.with_name(self.output.name + ".provenance.json")
+        return sidecar(self.output)
 
 
 def run(cfg: TranslateConfig, backend: Backend | None = None) -> Path:
@@ -146,37 +145,14 @@ def _settings(cfg: TranslateConfig, source: str, backend: Backend) -> dict[str, 
 
 
 def _start_or_check(cfg: TranslateConfig, settings: dict[str, Any], resuming: bool) -> None:
-    path = cfg.provenance_path()
-    if resuming and path.is_file():
-        before = json.loads(path.read_text(encoding="utf-8")).get("settings", {})
-        changed = sorted(
-            k
-            for k in settings
-            if json.dumps(before.get(k), sort_keys=True, default=str)
-            != json.dumps(settings[k], sort_keys=True, default=str)
-        )
-        if changed:
-            raise VlmadaptError(
-                f"{cfg.output}: was started with different settings ({', '.join(changed)}; see {path}); "
-                "resume with the same settings, or write to another --out"
-            )
-        return
-    _write_json(path, {"settings": settings, **provenance(cfg.model_dump(mode="json"))})
+    start_or_resume(cfg.output, settings, cfg.model_dump(mode="json"), resuming)
 
 
 def _record_stats(cfg: TranslateConfig, stats: Stats) -> None:
     path = cfg.provenance_path()
     record = json.loads(path.read_text(encoding="utf-8"))
     record.setdefault("runs", []).append(vars(stats))
-    _write_json(path, record)
-
-
-def _write_json(path: Path, obj: dict[str, Any]) -> None:
-    """Atomically, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, record)
 
 
 def _field(path: tuple[str, Any]) -> str:
