@@ -15,8 +15,9 @@ import pytest
 
 from vlmadapt.cli import main
 from vlmadapt.data.toy import generate_world
+from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
-from vlmadapt.predict import PredictConfig, run
+from vlmadapt.predict import GenerationConfig, PredictConfig, run
 from vlmadapt.records import Example, Prediction
 
 
@@ -86,6 +87,20 @@ def test_rerun_skips_written_ids(tiny: Path, world: Path, tmp_path: Path) -> Non
     assert text.startswith(first)
     ids = [json.loads(line)["id"] for line in text.splitlines()]
     assert len(ids) == len(set(ids)) == 9
+
+
+def test_resuming_with_other_settings_is_refused(tiny: Path, world: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    run(_config(tiny, world, out, limit=2))
+    recorded = json.loads((tmp_path / "p.jsonl.provenance.json").read_text(encoding="utf-8"))
+    assert recorded["settings"]["generation"] == {"max_new_tokens": 4, "do_sample": False, "num_beams": 1}
+    assert recorded["versions"]["transformers"]
+    changed = _config(tiny, world, out, limit=4).model_copy(
+        update={"generation": GenerationConfig(max_new_tokens=9)}
+    )
+    with pytest.raises(VlmadaptError, match=r"p.jsonl: was started with different settings \(generation;"):
+        run(changed)
+    assert out.read_text(encoding="utf-8").count("\n") == 2
 
 
 def test_killed_run_resumes_with_every_id_exactly_once(tiny: Path, world: Path, tmp_path: Path) -> None:

@@ -199,7 +199,8 @@ def test_bad_inputs_are_named(tmp_path: Path) -> None:
     cfg = _cfg(src, tmp_path / "o.jsonl", "http://x")
     cfg.backend.name = "deepl"
     with pytest.raises(
-        UnknownNameError, match=r"unknown translation backend 'deepl'; known: causal, openai, seq2seq"
+        UnknownNameError,
+        match=r"unknown translation backend 'deepl'; known: causal, openai, phrasebook, seq2seq",
     ):
         run(cfg)
     with pytest.raises(

@@ -260,6 +260,20 @@ def predict_cmd(
         int | None, typer.Option(help="Longest answer, in tokens (default 64).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
+    backend: Annotated[
+        str | None, typer.Option(help="Generation backend: transformers (default) or vllm.")
+    ] = None,
+    translate_test: Annotated[
+        bool, typer.Option("--translate-test", help="Ask in English via MT; translate answers back.")
+    ] = False,
+    mt: Annotated[
+        str | None, typer.Option(help="Translation backend for --translate-test (openai, seq2seq, ...).")
+    ] = None,
+    mt_model: Annotated[str | None, typer.Option(help="Translation model (--translate-test).")] = None,
+    mt_url: Annotated[str | None, typer.Option(help="Translation endpoint URL (openai backend).")] = None,
+    mt_phrasebook: Annotated[
+        Path | None, typer.Option(help="YAML/JSON `source: English` entries consulted before MT.")
+    ] = None,
     recipe: Annotated[
         Path | None,
         typer.Option(
@@ -283,6 +297,10 @@ def predict_cmd(
         "image_root": image_root,
         "batch_size": batch_size,
         "limit": limit,
+        "backend": backend,
+        "translate_test": translate_test or None,
+        "mt": {"name": mt, "model": mt_model, "url": mt_url},
+        "mt_phrasebook": mt_phrasebook,
         "generation": {"max_new_tokens": max_new_tokens},
     }
     path = run(build_config(PredictConfig, _stage_config(recipe, args, None), str(recipe or "predict")))

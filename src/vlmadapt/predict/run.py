@@ -3,14 +3,15 @@
 Rows are appended (and fsynced) as each batch finishes; a re-run skips ids already written, so a kill loses
 at most the batch in flight and never duplicates a row. A missing or unreadable image gives an error row
 and the run goes on. A CUDA out-of-memory error splits the batch in two and retries; the batch size that
-finally worked is reported.
+finally worked is reported. With ``translate_test`` the model is asked in English through machine
+translation (translate_test.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +19,12 @@ from vlmadapt.errors import ConfigError, VlmadaptError
 from vlmadapt.jsonl import append_jsonl, completed_ids, read_records
 from vlmadapt.predict.generate import GenerationConfig, Request, generate_batch
 from vlmadapt.prompts import PromptConfig, conversation_turns, user_prompt
+from vlmadapt.provenance import start_or_resume
 from vlmadapt.records import Example, Prediction, Task
+from vlmadapt.translate.backends import BackendConfig
+
+if TYPE_CHECKING:
+    from vlmadapt.predict.translate_test import RoundTrip
 
 
 class PredictConfig(BaseModel):
@@ -33,11 +39,23 @@ class PredictConfig(BaseModel):
     task: Task | None = Field(default=None, description="check that every example has this task")
     lang: str | None = Field(default=None, description="check that every example is in this language")
     batch_size: int = Field(8, ge=1)
+    backend: Literal["transformers", "vllm"] = "transformers"
     generation: GenerationConfig = GenerationConfig()
     prompts: PromptConfig = PromptConfig()
     dtype: str = "auto"
     device: str = "auto"
     limit: int | None = Field(default=None, ge=1, description="predict only the first N examples")
+    translate_test: bool = Field(
+        default=False, description="ask the model in English via MT and translate its answers back"
+    )
+    mt: BackendConfig = Field(default_factory=BackendConfig, description="MT backend (translate_test)")
+    mt_phrasebook: Path | None = Field(
+        default=None, description="YAML/JSON `source: English` entries consulted before the MT backend"
+    )
+    mt_cache: Path | None = Field(default=None, description="default: translate-cache.sqlite beside out")
+
+    def mt_cache_path(self) -> Path:
+        return self.mt_cache or self.out.parent / "translate-cache.sqlite"
 
 
 def check_examples(examples: list[Example], cfg: PredictConfig) -> None:
@@ -66,6 +84,18 @@ def to_request(ex: Example, image_root: Path, prompts: PromptConfig) -> Request:
     return Request(text=user_prompt(ex, prompts), image=image)
 
 
+def row_settings(cfg: PredictConfig) -> dict[str, Any]:
+    """What changes the rows: resuming an output with other settings would mix two systems in one file."""
+    return {
+        "model": cfg.model,
+        "adapter": str(cfg.adapter) if cfg.adapter else None,
+        "backend": cfg.backend,
+        "generation": cfg.generation.kwargs(),
+        "prompts": cfg.prompts.model_dump(),
+        "translate_test": cfg.mt.model_dump(mode="json") if cfg.translate_test else None,
+    }
+
+
 def batches(examples: list[Example], size: int) -> Iterator[list[Example]]:
     """Batches of at most `size`, never mixing examples with and without an image."""
     for has_image in (True, False):
@@ -81,6 +111,7 @@ def run(cfg: PredictConfig) -> Path:
     examples = read_records(cfg.data, Example)[: cfg.limit]
     check_examples(examples, cfg)
     done = completed_ids(cfg.out)
+    start_or_resume(cfg.out, row_settings(cfg), cfg.model_dump(mode="json"), resuming=bool(done))
     todo = [ex for ex in examples if ex.id not in done]
     if not todo:
         return cfg.out
@@ -92,13 +123,18 @@ def run(cfg: PredictConfig) -> Path:
         "generation": cfg.generation.kwargs(),
     }
     state = {"batch_size": cfg.batch_size}
+    rt = _round_trip(cfg)
     columns = (TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, transient=False) as bar:
-        task = bar.add_task("predict", total=len(examples), completed=len(examples) - len(todo))
-        for batch in batches(todo, cfg.batch_size):
-            rows = _predict_batch(model, processor, family, batch, image_root, cfg, stamp, state)
-            append_jsonl(cfg.out, rows)
-            bar.advance(task, len(rows))
+    try:
+        with Progress(*columns, transient=False) as bar:
+            task = bar.add_task("predict", total=len(examples), completed=len(examples) - len(todo))
+            for batch in batches(todo, cfg.batch_size):
+                rows = _predict_batch(model, processor, family, batch, image_root, cfg, stamp, state, rt)
+                append_jsonl(cfg.out, rows)
+                bar.advance(task, len(rows))
+    finally:
+        if rt is not None:
+            rt.close()
     if state["batch_size"] != cfg.batch_size:
         from rich.console import Console
 
@@ -118,18 +154,36 @@ def _predict_batch(
     cfg: PredictConfig,
     stamp: dict[str, Any],
     state: dict[str, int],
+    rt: RoundTrip | None = None,
 ) -> list[Prediction]:
     rows: list[Prediction] = []
     ready: list[tuple[Example, Request]] = []
+    english = rt.to_english(batch) if rt is not None else {}
     for ex in batch:
         try:
-            ready.append((ex, to_request(ex, image_root, cfg.prompts)))
+            if rt is not None and ex.id not in english:
+                raise VlmadaptError(f"example {ex.id!r}: translate-test does not handle conversations")
+            asked = english[ex.id][0] if rt is not None else ex
+            ready.append((ex, to_request(asked, image_root, cfg.prompts)))
         except VlmadaptError as e:
             rows.append(Prediction(id=ex.id, prediction=None, error=str(e), **stamp))
     answers = _generate_splitting_on_oom(model, processor, family, [r for _, r in ready], cfg, state)
-    for (ex, _), (answer, prompt) in zip(ready, answers, strict=True):
-        rows.append(Prediction(id=ex.id, prediction=answer, prompt=prompt, meta={"lang": ex.lang}, **stamp))
+    back = rt.answers_back([(ex, a) for (ex, _), (a, _) in zip(ready, answers, strict=True)]) if rt else []
+    for i, ((ex, _), (answer, prompt)) in enumerate(zip(ready, answers, strict=True)):
+        meta: dict[str, Any] = {"lang": ex.lang}
+        if rt is not None:
+            meta["translate_test"] = {**english[ex.id][1], "answer_en": answer, "mt": rt.mt.name}
+            answer = back[i]
+        rows.append(Prediction(id=ex.id, prediction=answer, prompt=prompt, meta=meta, **stamp))
     return rows
+
+
+def _round_trip(cfg: PredictConfig) -> RoundTrip | None:
+    if not cfg.translate_test:
+        return None
+    from vlmadapt.predict.translate_test import RoundTrip
+
+    return RoundTrip(cfg.mt, cfg.mt_cache_path(), cfg.mt_phrasebook)
 
 
 def _generate_splitting_on_oom(
@@ -140,6 +194,9 @@ def _generate_splitting_on_oom(
     cfg: PredictConfig,
     state: dict[str, int],
 ) -> list[tuple[str, str]]:
+    if cfg.backend == "vllm":  # vLLM schedules and pages memory itself
+        answers, prompts = model.generate(requests, cfg.generation)
+        return list(zip(answers, prompts, strict=True))
     import torch
 
     out: list[tuple[str, str]] = []
@@ -167,16 +224,26 @@ def _generate_splitting_on_oom(
 def _load(cfg: PredictConfig) -> tuple[Any, Any, Any]:
     from vlmadapt.models import FAMILIES, detect_family, load_model
 
+    if cfg.backend == "vllm":
+        from vlmadapt.predict.vllm_backend import VllmGenerator, check_available
+
+        check_available()
+        _check_adapter(cfg.adapter)
+        family = FAMILIES[detect_family(cfg.model)]
+        return VllmGenerator(cfg.model, family, cfg.adapter, cfg.dtype), None, family
     model, processor = load_model(cfg.model, cfg.family, dtype=cfg.dtype, device=cfg.device)
     family = FAMILIES[detect_family(cfg.model)]
     if cfg.adapter is not None:
         from peft import PeftModel
 
-        if not (cfg.adapter / "adapter_config.json").is_file():
-            raise ConfigError(
-                f"adapter: {cfg.adapter} has no adapter_config.json; pass the directory "
-                "`vlmadapt train` wrote"
-            )
+        _check_adapter(cfg.adapter)
         model = PeftModel.from_pretrained(model, str(cfg.adapter))
     model.eval()
     return model, processor, family
+
+
+def _check_adapter(adapter: Path | None) -> None:
+    if adapter is not None and not (adapter / "adapter_config.json").is_file():
+        raise ConfigError(
+            f"adapter: {adapter} has no adapter_config.json; pass the directory `vlmadapt train` wrote"
+        )

@@ -1,14 +1,15 @@
 """Translation backends: one registry, one protocol, one typed config.
 
-=========  =====================================================================================
-name       what it runs
-=========  =====================================================================================
-openai     any OpenAI-compatible chat endpoint: vLLM, llama.cpp server, Ollama, TGI, ``transformers
-           serve``; bounded concurrent requests, retries with backoff on 429 / 5xx / timeouts
-seq2seq    a local transformers MT model (Marian/OPUS-MT, NLLB-200, M2M100, MADLAD-400), batched on
-           CPU or GPU, with the language codes each family needs (langcodes.py)
-causal     a local transformers causal LLM with a chat template, prompted like the openai backend
-=========  =====================================================================================
+==========  =====================================================================================
+name        what it runs
+==========  =====================================================================================
+openai      any OpenAI-compatible chat endpoint: vLLM, llama.cpp server, Ollama, TGI, ``transformers
+            serve``; bounded concurrent requests, retries with backoff on 429 / 5xx / timeouts
+seq2seq     a local transformers MT model (Marian/OPUS-MT, NLLB-200, M2M100, MADLAD-400), batched on
+            CPU or GPU, with the language codes each family needs (langcodes.py)
+causal      a local transformers causal LLM with a chat template, prompted like the openai backend
+phrasebook  exact lookups only (phrasebook.py), no model; a text without an entry is an error
+==========  =====================================================================================
 
 A backend turns segments (single lines of text, see protect.py) into translations and yields
 ``(index, translation)`` as they finish, so the caller can cache each at once. Its `signature()` is
@@ -103,7 +104,18 @@ def _causal(cfg: BackendConfig, source: str, target: str) -> Backend:
     return CausalBackend(cfg, source, target)
 
 
-BACKENDS: dict[str, BackendFactory] = {"openai": _openai, "seq2seq": _seq2seq, "causal": _causal}
+def _phrasebook(cfg: BackendConfig, source: str, target: str) -> Backend:
+    from vlmadapt.translate.phrasebook import PhrasebookBackend
+
+    return PhrasebookBackend(source, target)
+
+
+BACKENDS: dict[str, BackendFactory] = {
+    "openai": _openai,
+    "seq2seq": _seq2seq,
+    "causal": _causal,
+    "phrasebook": _phrasebook,
+}
 
 
 def make_backend(cfg: BackendConfig, source: str, target: str) -> Backend:

@@ -9,6 +9,7 @@ reviewed translation; a user adds or overrides entries with a YAML or JSON file 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import yaml
@@ -95,3 +96,28 @@ def _same_case(model: str, word: str) -> str:
     if model[:1].isupper():
         return word[:1].upper() + word[1:]
     return word
+
+
+class PhrasebookBackend:
+    """The `phrasebook` translation backend: exact lookups only, no model.
+
+    The Translator consults the phrasebook before any backend, so every text that reaches this backend has
+    no entry; it is refused with an error that names it rather than passed through untranslated.
+    """
+
+    def __init__(self, source: str, target: str) -> None:
+        self.source, self.target = source, target
+
+    def signature(self) -> dict[str, str]:
+        return {"backend": "phrasebook", "source": self.source, "target": self.target}
+
+    def translate(self, texts: Sequence[str], attempt: int = 0) -> Iterator[tuple[int, str]]:
+        if texts:
+            raise ConfigError(
+                f"phrasebook backend ({self.source}->{self.target}): no entry for {texts[0]!r} "
+                f"({len(texts)} text(s) without one); add it to the phrasebook file or use a model backend"
+            )
+        return iter(())
+
+    def close(self) -> None:
+        pass
