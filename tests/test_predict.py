@@ -178,3 +178,33 @@ def test_cli_names_a_missing_adapter(
         )
     assert info.value.code == 2
     assert "has no adapter_config.json" in capsys.readouterr().err
+
+
+def test_out_of_memory_halves_the_batch_and_reports_it(
+    tiny: Path,
+    world: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib
+
+    import torch
+
+    predict_run = importlib.import_module("vlmadapt.predict.run")  # the package exports a `run` function too
+
+    real = predict_run.generate_batch
+    sizes: list[int] = []
+
+    def tight_memory(model, processor, family, requests, gen):  # type: ignore[no-untyped-def]
+        sizes.append(len(requests))
+        if len(requests) > 2:  # as if the GPU held at most two at a time
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return real(model, processor, family, requests, gen)
+
+    monkeypatch.setattr(predict_run, "generate_batch", tight_memory)
+    out = run(_config(tiny, world, tmp_path / "p.jsonl", batch_size=8, limit=8))
+    assert sizes[:3] == [8, 4, 2]  # halved until it fits, then kept there
+    assert set(sizes[3:]) == {2}
+    assert [p.id for p in read_records(out, Prediction)] == [ex.id for ex in read_records(world)[:8]]
+    assert "finished with batch size 2" in capsys.readouterr().err
