@@ -41,3 +41,20 @@ def tiny_image() -> Callable[..., Any]:
         return Image.fromarray(pixels)
 
     return make
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Callable[[list[str]], tuple[int, str, str]]:
+    """Run `vlmadapt ARGV` in-process: (exit code, stdout, stderr), exit code 0 when it returns normally."""
+    from vlmadapt.cli import main
+
+    def run(argv: list[str]) -> tuple[int, str, str]:
+        code = 0
+        try:
+            main(argv)
+        except SystemExit as e:
+            code = int(e.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

@@ -40,6 +40,8 @@ ALL = list(FAMILIES)
 IMAGE_TOKENS = {"qwen2_vl": 4, "qwen2_5_vl": 4, "mllama": 1, "llava_next": 24, "llava": 16}
 QUESTION = "What is the man holding?"
 
+Cli = Callable[[list[str]], tuple[int, str, str]]  # the `cli` fixture of conftest.py
+
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread() -> Iterator[None]:
@@ -368,28 +370,15 @@ def test_build_tiny_is_deterministic(tiny_model: Callable[[str], Path], tmp_path
     assert (other / "tokenizer.json").read_bytes() == (reference / "tokenizer.json").read_bytes()
 
 
-def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Exit code, stdout and stderr of `vlmadapt ARGV`."""
-    from vlmadapt.cli import main
-
-    code = 0
-    try:
-        main(argv)
-    except SystemExit as e:
-        code = int(e.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_cli_models_list_and_tiny(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, listed, _ = _cli(["models", "list"], capsys)
+def test_cli_models_list_and_tiny(tmp_path: Path, cli: Cli) -> None:
+    code, listed, _ = cli(["models", "list"])
     assert code == 0
     for family in FAMILIES.values():
         assert family.name in listed and family.model_class in listed
-    code, out, _ = _cli(["models", "tiny", "qwen2_vl", str(tmp_path / "x")], capsys)
+    code, out, _ = cli(["models", "tiny", "qwen2_vl", str(tmp_path / "x")])
     assert code == 0 and "saved a tiny qwen2_vl model" in out
     assert detect_family(tmp_path / "x") == "qwen2_vl"
-    code, _, err = _cli(["models", "tiny", "blip2", str(tmp_path / "y")], capsys)
+    code, _, err = cli(["models", "tiny", "blip2", str(tmp_path / "y")])
     assert code == 2 and "known: llava" in err
 
 

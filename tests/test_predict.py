@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from vlmadapt.cli import main
 from vlmadapt.data.toy import generate_world
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
 from vlmadapt.predict import GenerationConfig, PredictConfig, run
 from vlmadapt.records import Example, Prediction
+
+Cli = Callable[[list[str]], tuple[int, str, str]]  # the `cli` fixture of conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -137,47 +138,26 @@ def test_killed_run_resumes_with_every_id_exactly_once(tiny: Path, world: Path, 
     assert sorted(ids) == sorted(ex.id for ex in read_records(world))
 
 
-def test_cli_rejects_a_task_that_does_not_fit(
-    tiny: Path, world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--task", "multiple_choice"], "has task 'caption', but --task is 'multiple_choice'"),
+        (["--adapter", "."], "has no adapter_config.json"),
+    ],
+)
+def test_cli_errors_before_writing_anything(
+    tiny: Path,
+    world: Path,
+    tmp_path: Path,
+    cli: Callable[[list[str]], tuple[int, str, str]],
+    extra: list[str],
+    message: str,
 ) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(
-            [
-                "predict",
-                "--model",
-                str(tiny),
-                "--data",
-                str(world),
-                "--out",
-                str(tmp_path / "p.jsonl"),
-                "--task",
-                "multiple_choice",
-            ]
-        )
-    assert info.value.code == 2
-    assert "has task 'caption', but --task is 'multiple_choice'" in capsys.readouterr().err
-    assert not (tmp_path / "p.jsonl").exists()
-
-
-def test_cli_names_a_missing_adapter(
-    tiny: Path, world: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(
-            [
-                "predict",
-                "--model",
-                str(tiny),
-                "--data",
-                str(world),
-                "--out",
-                str(tmp_path / "p.jsonl"),
-                "--adapter",
-                str(tmp_path),
-            ]
-        )
-    assert info.value.code == 2
-    assert "has no adapter_config.json" in capsys.readouterr().err
+    out = tmp_path / "p.jsonl"
+    code, _, err = cli(["predict", "--model", str(tiny), "--data", str(world), "--out", str(out), *extra])
+    assert code == 2
+    assert message in err
+    assert not out.exists()
 
 
 def test_out_of_memory_halves_the_batch_and_reports_it(
