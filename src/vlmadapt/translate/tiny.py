@@ -109,30 +109,16 @@ def build_tiny_causal(
 ) -> Path:
     """A tiny Llama chat model with a trained BPE tokenizer; trained on (messages, reply) if steps > 0."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    from vlmadapt.models.tokenizer import TokenizerSpec, train_tokenizer
 
     corpus = [s for pair in PAIRS_EN_RO for s in pair]
     corpus += [m["content"] for msgs, _ in prompts for m in msgs] + [r for _, r in prompts]
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    specials = ["<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=specials,
-        show_progress=False,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator(corpus * 4, trainer)
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=bpe,
-        bos_token="<s>",
-        eos_token="<|end|>",
-        unk_token="<unk>",
-        pad_token="</s>",
-        chat_template=CHAT_TEMPLATE,
-    )
+    specials = ("<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>")
+    roles = {"bos_token": "<s>", "eos_token": "<|end|>", "unk_token": "<unk>", "pad_token": "</s>"}
+    spec = TokenizerSpec(leading=specials, trailing=(), roles=roles, chat_template=CHAT_TEMPLATE)
+    tok = train_tokenizer(spec, corpus * 4, vocab_size=600 - len(specials))  # 600 in all, as before
     tok.save_pretrained(out_dir)
     torch.manual_seed(seed)
     cfg = LlamaConfig(
