@@ -121,6 +121,29 @@ def test_translate_test_round_trip(tiny: Path, tmp_path: Path, asked: list[str])
     assert (tmp_path / "translate-cache.sqlite").is_file()
 
 
+def test_translate_test_two_way_phrasebook_translates_open_answers_back(
+    tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ex = Example(
+        id="ro-open", task=Task.open_vqa, lang="ro", question="Ce culoare are cerul?", answers=["albastru"]
+    )
+    data = write_jsonl(tmp_path / "ex.jsonl", [ex])
+    book = tmp_path / "book.json"
+    sections = {"ro-en": {"Ce culoare are cerul?": "What color is the sky?"}, "en-ro": {"blue": "albastru"}}
+    book.write_text(json.dumps(sections, ensure_ascii=False), encoding="utf-8")
+
+    def fake(model: Any, processor: Any, family: Any, requests: list[Request], gen: Any) -> Any:
+        assert [r.text for r in requests] == ["What color is the sky?"]
+        return ["blue"], ["<prompt>"]
+
+    monkeypatch.setattr(importlib.import_module("vlmadapt.predict.run"), "generate_batch", fake)
+    cfg = {"model": str(tiny), "data": data, "out": tmp_path / "p.jsonl", "translate_test": True}
+    run(PredictConfig.model_validate({**cfg, "mt": {"name": "phrasebook"}, "mt_phrasebook": book}))
+    (row,) = read_records(tmp_path / "p.jsonl", Prediction)
+    assert row.prediction == "albastru"
+    assert row.meta["translate_test"]["answer_en"] == "blue"
+
+
 def test_translate_test_names_a_text_the_backend_cannot_translate(
     tiny: Path, tmp_path: Path, asked: list[str]
 ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,19 @@ def test_phrasebook_file_overrides_and_errors(tmp_path: Path) -> None:
         load_phrasebook("en", "ro", tmp_path / "missing.yaml")
 
 
+def test_phrasebook_file_with_direction_sections(tmp_path: Path) -> None:
+    path = tmp_path / "pb.json"
+    sections = {"ro-en": {"Ce culoare are steaua?": "What colour is the star?"}, "en-ro": {"red": "roșu"}}
+    path.write_text(json.dumps(sections, ensure_ascii=False), encoding="utf-8")
+    assert load_phrasebook("ro", "en", path).lookup("Ce culoare are steaua?") == "What colour is the star?"
+    assert load_phrasebook("ro", "en", path).lookup("red") is None  # each direction reads its own section
+    assert load_phrasebook("en", "ro", path).lookup("red") == "roșu"
+    assert load_phrasebook("en", "fr", path).lookup("red") is None  # no section: built-ins only
+    path.write_text(json.dumps({"ro-en": {"a": 1}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"pb.json: section ro-en: entry 'a': must map"):
+        load_phrasebook("ro", "en", path)
+
+
 @pytest.mark.parametrize(
     ("lang", "text", "cfg", "expected"),
     [
@@ -194,3 +208,14 @@ def test_cache_key_changes_with_every_setting(tmp_path: Path) -> None:
     with TranslationCache(tmp_path / "c.sqlite") as cache:
         assert cache.get_many([key, "absent"]) == {key: "Un câine."}
         assert len(cache) == 1
+
+
+def test_phrasebook_backend_refuses_or_keeps_a_text_without_entry() -> None:
+    from vlmadapt.translate.backends import BackendConfig, make_backend
+
+    strict = make_backend(BackendConfig(name="phrasebook"), "en", "ro")
+    with pytest.raises(ConfigError, match=r"phrasebook backend \(en->ro\): no entry for 'purple'"):
+        list(strict.translate(["purple"]))
+    keep = make_backend(BackendConfig(name="phrasebook", missing="keep"), "en", "ro")
+    assert list(keep.translate(["purple", "on the lef"])) == [(0, "purple"), (1, "on the lef")]
+    assert keep.signature() != strict.signature()  # cached translations of one never serve the other

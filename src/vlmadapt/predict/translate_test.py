@@ -20,7 +20,7 @@ from vlmadapt.records import Example, Task
 from vlmadapt.translate.backends import BackendConfig, make_backend
 from vlmadapt.translate.cache import TranslationCache
 from vlmadapt.translate.engine import Translator
-from vlmadapt.translate.phrasebook import load_phrasebook
+from vlmadapt.translate.phrasebook import is_sectioned, load_phrasebook, read_phrasebook
 
 PIVOT = "en"
 _PUNCT = ".!?,;: \t\n"
@@ -71,10 +71,17 @@ class RoundTrip:
             return list(texts)
         key = (source, target)
         if key not in self._translators:
-            book = load_phrasebook(source, target, self.phrasebook if target == PIVOT else None)
+            book = load_phrasebook(source, target, self._book_for(target))
             backend = make_backend(self.mt, source, target)
             self._translators[key] = Translator(backend, self.cache, book, target)
         return [t.text for t in self._translators[key].translate(texts)]
+
+    def _book_for(self, target: str) -> Path | None:
+        """The phrasebook file for a direction: a flat file translates into English only (questions);
+        a file with direction sections ("ro-en", "en-ro") serves both ways."""
+        if self.phrasebook is None or target == PIVOT:
+            return self.phrasebook
+        return self.phrasebook if is_sectioned(read_phrasebook(self.phrasebook)) else None
 
 
 def _texts(ex: Example) -> list[str]:

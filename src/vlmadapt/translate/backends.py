@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -69,6 +69,8 @@ class BackendConfig(BaseModel):
     dtype: str = "auto"  # auto | float32 | bfloat16 | float16
     source_code: str | None = None  # override the model's source language code (e.g. eng_Latn)
     target_code: str | None = None  # override the model's target language code (e.g. ron_Latn)
+    # Phrasebook: a text without an entry is an error, or is kept as it is (as MT copies an unknown word).
+    missing: Literal["error", "keep"] = "error"
 
 
 class Backend(Protocol):
@@ -107,7 +109,7 @@ def _causal(cfg: BackendConfig, source: str, target: str) -> Backend:
 def _phrasebook(cfg: BackendConfig, source: str, target: str) -> Backend:
     from vlmadapt.translate.phrasebook import PhrasebookBackend
 
-    return PhrasebookBackend(source, target)
+    return PhrasebookBackend(source, target, keep_missing=cfg.missing == "keep")
 
 
 BACKENDS: dict[str, BackendFactory] = {

@@ -3,14 +3,18 @@
 Yes and no map through each language's table (`languages.LANGUAGES`), keeping case and trailing
 punctuation ("Yes." -> "Da."), so POPE answers never depend on a model. Instruction templates that recur
 in thousands of records (LLaVA's "Answer the question using a single word or phrase.") get one fixed,
-reviewed translation; a user adds or overrides entries with a YAML or JSON file of ``source: target``.
+reviewed translation; a user adds or overrides entries with a YAML or JSON file of ``source: target``,
+or with one section per direction (``{"ro-en": {...}, "en-ro": {...}}``) when one file serves both ways,
+as translate-test needs (questions into English, answers back).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -41,6 +45,7 @@ BUILT_IN: dict[tuple[str, str], dict[str, str]] = {
     },
 }
 _TRAILING = ".!?"
+_DIRECTION = re.compile(r"[a-z]{2,3}-[a-z]{2,3}")  # a section of a two-way phrasebook
 
 
 class Phrasebook:
@@ -65,9 +70,18 @@ class Phrasebook:
 
 
 def load_phrasebook(source: str, target: str, path: Path | None) -> Phrasebook:
-    """The built-in entries for the pair, plus (overriding) those of a YAML/JSON ``source: target`` file."""
+    """The built-in entries for the pair, plus (overriding) those of a YAML/JSON phrasebook file: a flat
+    ``source: target`` mapping, or sections per direction of which the ``source-target`` one is used."""
     if path is None:
         return Phrasebook(source, target)
+    data = read_phrasebook(path)
+    if is_sectioned(data):
+        data = data.get(f"{source}-{target}", {})
+    return Phrasebook(source, target, data)
+
+
+def read_phrasebook(path: Path | str) -> dict[str, Any]:
+    """A phrasebook file's mapping, checked: strings to strings, or direction sections of those."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"phrasebook: {path}: no such file")
@@ -76,11 +90,25 @@ def load_phrasebook(source: str, target: str, path: Path | None) -> Phrasebook:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"phrasebook: {path}: cannot parse: {e}") from None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
-    ):
+    if not isinstance(data, dict):
         raise ConfigError(f"phrasebook: {path}: must map each source string to its translation (strings)")
-    return Phrasebook(source, target, data)
+    sections = data if is_sectioned(data) else {"": data}
+    for name, entries in sections.items():
+        bad = [k for k, v in entries.items() if not (isinstance(k, str) and isinstance(v, str))]
+        if bad:
+            where = f"section {name}: " if name else ""
+            raise ConfigError(
+                f"phrasebook: {path}: {where}entry {bad[0]!r}: must map each source string to its "
+                "translation (strings), or hold sections like 'ro-en:' of such mappings"
+            )
+    return data
+
+
+def is_sectioned(data: dict[str, Any]) -> bool:
+    """True for a file of direction sections ({"ro-en": {...}, "en-ro": {...}})."""
+    return bool(data) and all(
+        isinstance(k, str) and _DIRECTION.fullmatch(k) and isinstance(v, dict) for k, v in data.items()
+    )
 
 
 def _yes_no(source: str, target: str) -> dict[str, str]:
@@ -102,16 +130,21 @@ class PhrasebookBackend:
     """The `phrasebook` translation backend: exact lookups only, no model.
 
     The Translator consults the phrasebook before any backend, so every text that reaches this backend has
-    no entry; it is refused with an error that names it rather than passed through untranslated.
+    no entry; it is refused with an error that names it rather than passed through untranslated, unless
+    `keep_missing` (``missing: keep``) asks for exactly that, as an MT system copies a word it cannot
+    translate (the demo's translate-test: an English model's odd answer must not stop the run).
     """
 
-    def __init__(self, source: str, target: str) -> None:
-        self.source, self.target = source, target
+    def __init__(self, source: str, target: str, keep_missing: bool = False) -> None:
+        self.source, self.target, self.keep_missing = source, target, keep_missing
 
-    def signature(self) -> dict[str, str]:
-        return {"backend": "phrasebook", "source": self.source, "target": self.target}
+    def signature(self) -> dict[str, Any]:
+        sig: dict[str, Any] = {"backend": "phrasebook", "source": self.source, "target": self.target}
+        return sig | ({"missing": "keep"} if self.keep_missing else {})
 
     def translate(self, texts: Sequence[str], attempt: int = 0) -> Iterator[tuple[int, str]]:
+        if self.keep_missing:
+            return iter(enumerate(texts))
         if texts:
             raise ConfigError(
                 f"phrasebook backend ({self.source}->{self.target}): no entry for {texts[0]!r} "
