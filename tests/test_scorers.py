@@ -223,7 +223,7 @@ def _minilm() -> Path:
     return Path(gt.__file__).parent / "model"
 
 
-def test_open_vqa_composes_bertscore_rouge_and_bleu() -> None:
+def test_open_vqa_composes_exact_match_bertscore_rouge_and_bleu() -> None:
     pytest.importorskip("vlmadapt.evaluate.bertscore")
     examples = [
         Example(
@@ -238,6 +238,7 @@ def test_open_vqa_composes_bertscore_rouge_and_bleu() -> None:
     samples = scorer.score_samples(examples, preds, "ro")
     got = _scores(samples)
     assert list(got) == [
+        "exact_match",
         "bertscore_f1",
         "bertscore_precision",
         "bertscore_recall",
@@ -249,6 +250,7 @@ def test_open_vqa_composes_bertscore_rouge_and_bleu() -> None:
     ]
     assert got == pytest.approx(
         {
+            "exact_match": 100.0,  # the cedilla ş is folded to ș before matching
             "bertscore_f1": 100.0,
             "bertscore_precision": 100.0,
             "bertscore_recall": 100.0,
@@ -260,9 +262,16 @@ def test_open_vqa_composes_bertscore_rouge_and_bleu() -> None:
         },
         abs=1e-3,
     )
-    assert samples[0].stats is samples[1].stats  # one BERT pass for the three BERTScore numbers
+    assert samples[1].stats is samples[2].stats  # one BERT pass for the three BERTScore numbers
     no_bert = OpenVQAScorer(bertscore=False).score_samples(examples, ["Bărbatul stă.", "Umbrela."], "ro")
-    assert [s.metric.name for s in no_bert] == ["rouge_l", "bleu", "wer", "lang_fidelity", "ro_cedilla_share"]
+    assert [s.metric.name for s in no_bert] == [
+        "exact_match",
+        "rouge_l",
+        "bleu",
+        "wer",
+        "lang_fidelity",
+        "ro_cedilla_share",
+    ]
     # ROUGE-L by hand: "bărbatul stă" vs "bărbatul merge pe stradă": LCS 1, P 1/2, R 1/4, F 1/3;
     # "umbrela" vs "umbrela este roșie": LCS 1, P 1, R 1/3, F 1/2 -> mean 100 * (1/3 + 1/2) / 2
     assert _scores(no_bert)["rouge_l"] == pytest.approx(100 * (1 / 3 + 1 / 2) / 2)
@@ -399,3 +408,39 @@ def test_open_vqa_from_the_cli_with_a_local_bertscore_model(
         "insertions": [],
     }
     assert metrics["ro_cedilla_share"]["score"] == pytest.approx(100.0)  # the answers wrote ş, not ș
+
+
+@pytest.mark.parametrize(
+    ("lang", "hyp", "refs", "expected"),
+    [
+        ("ro", "Roșie.", ["roșie"], 100.0),  # case and punctuation
+        ("ro", "rosie", ["roșie"], 0.0),  # a missing diacritic is another word
+        ("ro", "Ştefan", ["Ștefan"], 100.0),  # legacy cedilla and comma-below are one letter
+        ("ro", "Două", ["2"], 100.0),  # number words
+        ("ro", "un cerc", ["cerc"], 100.0),  # articles
+        ("ro", "cerc roșu", ["cerc"], 0.0),  # more words are not an exact match
+        ("fr", "À gauche !", ["à gauche"], 100.0),
+        ("fr", "a gauche", ["à gauche"], 0.0),
+        ("fr", "une étoile", ["étoile", "astre"], 100.0),
+        ("fr", "", ["étoile"], 0.0),
+    ],
+)
+def test_exact_match_in_the_target_language(lang: str, hyp: str, refs: list[str], expected: float) -> None:
+    from vlmadapt.evaluate.scorers import ExactMatch
+
+    metric = ExactMatch(lang)
+    stats = metric.sample_stats([hyp], [refs])
+    assert float(metric.from_sums(stats.sum(0), 1)) == expected
+
+
+def test_open_vqa_exact_match_per_kind() -> None:
+    from vlmadapt.evaluate.scorers import OpenVQAScorer
+
+    examples = [
+        Example(id=str(i), task=Task.open_vqa, lang="ro", question="?", answers=[a], meta={"kind": k})
+        for i, (a, k) in enumerate([("roșu", "colour"), ("verde", "colour"), ("două", "count")])
+    ]
+    scores = OpenVQAScorer(bertscore=False).score_samples(examples, ["roșu", "roșu", "2"], "ro")
+    values = {s.metric.name: float(s.metric.from_sums(s.stats.sum(0), 3)) for s in scores}
+    assert values["exact_match"] == pytest.approx(200 / 3)
+    assert values["exact_match@colour"] == 50.0 and values["exact_match@count"] == 100.0

@@ -4,8 +4,11 @@
 restricted to a few candidate languages). Short answers ("Da", "Oui", "Yes", "2") are where models most
 often slip into English, and where statistical identification is weakest (lingua calls "Da." Portuguese
 and "Un chien" German), so texts under `min_words` words are decided by the yes/no word tables of
-`languages.LANGUAGES` instead, and are left undecided when those do not know them (a bare number, a
-name). Undecided predictions are counted and left out of the share.
+`languages.LANGUAGES` instead, then, when the references are translations that carry their source
+(`Example.source`), by the reference lexicon: the words of the target-language answers against those of
+the source-language answers ("roșie" is Romanian there, "red" English; "triangle", in both French and
+English answers, decides nothing). What neither decides (a bare number, a name) is left undecided;
+undecided predictions are counted and left out of the share.
 
 `RomanianCedillaShare` is the share of cedilla letters (ş ţ Ş Ţ, legacy encodings) among all ș/ț-type
 letters in the predictions: 0 is right, 100 means every ș/ț was written with a cedilla. Both read the
@@ -49,13 +52,39 @@ def short_answer_language(text: str, candidates: tuple[str, ...]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-def identify(text: str, candidates: tuple[str, ...], min_words: int) -> str | None:
+Lexicon = dict[str, frozenset[str]]  # language -> the words of its reference answers
+
+
+def lexicon_language(text: str, lexicon: Lexicon) -> str | None:
+    """The one language whose reference words make up all of `text`, or None."""
+    words = normalize(text, "und", lowercase=True, strip_punct=True).split()
+    found = [code for code, known in lexicon.items() if words and all(w in known for w in words)]
+    return found[0] if len(found) == 1 else None
+
+
+def reference_lexicon(pairs: list[tuple[str, list[str]]]) -> Lexicon:
+    """(language, answers) pairs -> the words of each language's answers."""
+    words: dict[str, set[str]] = {}
+    for code, answers in pairs:
+        for answer in answers:
+            words.setdefault(code, set()).update(
+                normalize(answer, "und", lowercase=True, strip_punct=True).split()
+            )
+    return {code: frozenset(w) for code, w in words.items()}
+
+
+def identify(
+    text: str, candidates: tuple[str, ...], min_words: int, lexicon: Lexicon | None = None
+) -> str | None:
     """ISO 639-1 code of the text's language among `candidates`, or None when it cannot be told."""
     text = unicodedata.normalize("NFC", text).strip()
     if not any(c.isalpha() for c in text):
         return None
     if len(text.split()) < min_words:
-        return short_answer_language(text, candidates)
+        found = short_answer_language(text, candidates)
+        if found is None and lexicon:
+            found = lexicon_language(text, {c: w for c, w in lexicon.items() if c in candidates})
+        return found
     found = _detector(candidates).detect_language_of(text)
     return None if found is None else str(found.iso_code_639_1.name).lower()
 
@@ -68,6 +97,7 @@ class LanguageFidelity:
     candidates: tuple[str, ...] = CANDIDATES
     min_words: int = 3
     label: str | None = None
+    lexicon: Lexicon | None = field(default=None, repr=False)  # short answers: reference words per language
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=True)
 
@@ -84,12 +114,13 @@ class LanguageFidelity:
         return (
             f"lang-fidelity|lingua:{version('lingua-language-detector')}|target:{self.lang}|"
             f"candidates:{cands}|short:<{self.min_words}words=yes/no-tables"
+            + ("+reference-lexicon" if self.lexicon else "")
         )
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
         out = np.zeros((len(hyps), 2))
         for i, h in enumerate(hyps):
-            code = identify(h, self.candidates, self.min_words)
+            code = identify(h, self.candidates, self.min_words, self.lexicon)
             out[i] = (code == self.lang, code is not None)
         return out
 

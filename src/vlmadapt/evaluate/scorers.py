@@ -170,6 +170,33 @@ class VQAAccuracy:
         return np.asarray(sums, dtype=float)[..., 0] / max(n, 1)
 
 
+@dataclass
+class ExactMatch:
+    """Exact match x 100: the prediction equals a reference after VQA normalisation in the language (case,
+    punctuation, articles, number words; diacritics kept: "roșu" is not "rosu"). stats: [match, counted]
+    per sample, so a subset (the scorer zeroes other rows) is its own share."""
+
+    lang: str = "en"
+    subset: str | None = None
+    label: str | None = None
+    name: str = field(init=False)
+    higher_is_better: bool = field(init=False, default=True)
+
+    def __post_init__(self) -> None:
+        self.name = _metric_name("exact_match", self.subset, self.label)
+
+    def signature(self) -> str:
+        return f"em|subset:{self.subset or 'all'}|norm:vqa+{self.lang}|parser:vlmadapt-vqa{PARSER_VERSION}"
+
+    def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
+        hits = [any(vqa_matches(h, rs, self.lang)[1]) for h, rs in zip(hyps, refs, strict=True)]
+        return np.array([[float(hit), 1.0] for hit in hits]).reshape(len(hyps), 2)
+
+    def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
+        s = np.asarray(sums, dtype=float)
+        return _ratio(s[..., 0], s[..., 1])
+
+
 # --- helpers -------------------------------------------------------------------------------------------
 
 
@@ -222,7 +249,7 @@ class PopeScorer:
         for split in subsets(examples, "split", POPE_SPLITS):
             part = _masked(stats, examples, "split", split)
             out += [SampleScores(YesNoMetric(kind, lang, split), part) for kind in POPE_KINDS]
-        return out + fidelity_scores(predictions, gold, lang)
+        return out + fidelity_scores(predictions, gold, lang, examples)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         rows = []
@@ -306,7 +333,7 @@ class TextVQAScorer:
 
 @dataclass
 class OpenVQAScorer:
-    """Open VQA (Flickr30k-RoQA style): BERTScore P/R/F1, ROUGE-L and BLEU against the reference answers.
+    """Open VQA (Flickr30k-RoQA style): exact match, BERTScore P/R/F1, ROUGE-L and BLEU against references.
 
     `bertscore_model` None uses bert-score's default model for the language; a local directory needs
     `bertscore_layers`. `bertscore=False` leaves BERTScore out (no model to load).
@@ -318,18 +345,24 @@ class OpenVQAScorer:
     bertscore_model: str | None = None
     bertscore_layers: int | None = None
     bertscore_device: str | None = None
+    subset_field: str = "kind"  # exact match per meta[subset_field] when examples have two or more values
 
     def score_samples(self, examples: list[Example], predictions: list[str], lang: str) -> list[SampleScores]:
         from vlmadapt.evaluate.metrics import BLEU, RougeL
         from vlmadapt.evaluate.wer import WER
 
         refs = _references(examples)
-        out = []
+        exact = ExactMatch(lang).sample_stats(predictions, refs)  # [N, 2]
+        out = [SampleScores(ExactMatch(lang), exact)]
+        for kind in subsets(examples, self.subset_field):  # e.g. the toy world's colour / count / shape
+            out.append(
+                SampleScores(ExactMatch(lang, kind), _masked(exact, examples, self.subset_field, kind))
+            )
         if self.bertscore:
             out += _bertscore(self, predictions, refs, lang)
         for metric in (RougeL(lang=lang), BLEU(lang=lang), WER(lang=lang)):
             out.append(SampleScores(metric, metric.sample_stats(predictions, refs)))
-        return out + fidelity_scores(predictions, refs, lang)
+        return out + fidelity_scores(predictions, refs, lang, examples)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         return [{"words": len(p.split())} for p in predictions]
@@ -375,7 +408,7 @@ class CaptionScorer:
         metrics: list[Any] = [BLEU(lang=lang, max_ngram_order=k, label=f"bleu{k}") for k in (1, 2, 3, 4)]
         metrics += [RougeL(lang=lang), ChrF(lang=lang), CIDErD(lang=lang), WER(lang=lang)]
         out = [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
-        return out + fidelity_scores(predictions, refs, lang)
+        return out + fidelity_scores(predictions, refs, lang, examples)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
         return [{"words": len(p.split())} for p in predictions]
@@ -386,17 +419,33 @@ class CaptionScorer:
         return {"wer_errors": WER(lang=lang).errors(predictions, _references(examples))}
 
 
-def fidelity_scores(predictions: list[str], refs: Any, lang: str) -> list[SampleScores]:
+def fidelity_scores(
+    predictions: list[str], refs: Any, lang: str, examples: list[Example] | None = None
+) -> list[SampleScores]:
     """Share of answers in the target language (an adapted model that answers in English shows up here),
     and for Romanian the share of legacy cedilla letters ş ţ among ș/ț-type letters.
 
     The question asked is "target language or English, the model's original language?": with more
-    candidates lingua misreads short answers ("Il y a un chien." comes out German among seven).
+    candidates lingua misreads short answers ("Il y a un chien." comes out German among seven). When the
+    examples are translations with their source answers, short answers are also decided by the words of
+    the answers in each language (fidelity.reference_lexicon).
     """
-    from vlmadapt.evaluate.fidelity import CANDIDATES, LanguageFidelity, RomanianCedillaShare
+    from vlmadapt.evaluate.fidelity import (
+        CANDIDATES,
+        LanguageFidelity,
+        RomanianCedillaShare,
+        reference_lexicon,
+    )
 
     candidates = CANDIDATES if lang == "en" else ("en", lang)
-    metrics: list[Any] = [LanguageFidelity(lang=lang, candidates=candidates)]
+    pairs = [
+        pair
+        for ex in examples or []
+        for pair in [(ex.lang, list(ex.answers))]
+        + ([(ex.source.lang, list(ex.source.answers))] if ex.source and ex.source.answers else [])
+    ]
+    lexicon = reference_lexicon(pairs) if any(code != lang for code, _ in pairs) else None
+    metrics: list[Any] = [LanguageFidelity(lang=lang, candidates=candidates, lexicon=lexicon)]
     if lang == "ro":
         metrics.append(RomanianCedillaShare())
     return [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
