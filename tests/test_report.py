@@ -230,3 +230,20 @@ def test_batched_paired_tests_equal_the_one_metric_paired_bootstrap() -> None:
     for name, metric, a, b in items:
         ref = paired_bootstrap(metric, a, b, 300, 7, 0.95)
         assert got[name] == pytest.approx((ref.low, ref.high, ref.p_value))
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["metrics.json", "checkpoints/checkpoint-20/trainer_state.json", "checkpoint-20/trainer_state.json"],
+)
+def test_training_log_from_vlmadapt_train_outputs(tmp_path: Path, runs: list[Path], where: str) -> None:
+    from vlmadapt.report.load import find_training_log, load_eval_run
+
+    train_dir = runs[1].parent
+    (train_dir / "trainer_state.json").unlink()
+    state = train_dir / where
+    state.parent.mkdir(parents=True, exist_ok=True)
+    history = [{"step": 5, "loss": 3.0}, {"step": 10, "loss": 1.0}, {"train_runtime": 2.0, "step": 10}]
+    state.write_text(json.dumps({"train": {}, "log_history": history}), encoding="utf-8")
+    log = find_training_log(load_eval_run(runs[1]))
+    assert log is not None and log.path == state and log.train == [(5.0, 3.0), (10.0, 1.0)]

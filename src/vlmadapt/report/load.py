@@ -3,7 +3,8 @@
 An evaluate output directory holds scores.json and per_sample.jsonl (layout in evaluate/base.py). A
 directory given to the report that holds no scores.json but has such directories inside is expanded to
 them, so `vlmadapt report runs/` works. Training logs are the `log_history` of a transformers
-`trainer_state.json` in the run directory or its parent (or their latest checkpoint-N folder).
+`trainer_state.json` or `vlmadapt train`'s metrics.json in the run directory or its parent (or their latest
+checkpoint-N folder).
 """
 
 from __future__ import annotations
@@ -105,10 +106,17 @@ def _warn(message: str) -> None:
 
 
 def _latest_state(folder: Path) -> Path | None:
-    state = folder / "trainer_state.json"
-    if state.is_file():
-        return state
-    checkpoints = [p for p in folder.glob("checkpoint-*/trainer_state.json") if p.parent.name[11:].isdigit()]
+    """A file with the Trainer's `log_history`: trainer_state.json, the metrics.json `vlmadapt train`
+    writes at the end of a run, or the newest checkpoint's state (a run still going or killed)."""
+    for name in ("trainer_state.json", "metrics.json"):
+        if (folder / name).is_file():
+            return folder / name
+    checkpoints = [
+        p
+        for pattern in ("checkpoint-*/trainer_state.json", "checkpoints/checkpoint-*/trainer_state.json")
+        for p in folder.glob(pattern)
+        if p.parent.name[11:].isdigit()
+    ]
     return max(checkpoints, key=lambda p: int(p.parent.name[11:]), default=None)
 
 
