@@ -26,19 +26,10 @@ from vlmadapt.translate import BackendConfig, TranslateConfig, make_backend, run
 from vlmadapt.translate.backends import chat_messages
 from vlmadapt.translate.tiny import PAIRS_EN_RO, build_tiny_causal, build_tiny_marian
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one thread for tiny models
+
 SOURCES = [s for s, _ in PAIRS_EN_RO]
 TARGETS = [t for _, t in PAIRS_EN_RO]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """Tiny models train and run faster on one thread than on two cores shared with other jobs."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

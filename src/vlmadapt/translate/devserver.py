@@ -5,7 +5,8 @@ translation of the last user message: every word is looked up in a word table, a
 written backwards (digits, placeholders and URLs stay as they are), so outputs depend on inputs and keep
 their structure. Faults are injected in order, one per request, from ``faults``: ``"429"`` and ``"500"``
 answer with that status, ``"slow"`` waits ``slow_s`` before answering (past a client's timeout),
-``"drop"`` closes the connection without an answer. `reply` fixes the answer (a judge's, say).
+``"drop"`` closes the connection without an answer. `reply` fixes the answer (a judge's, say);
+`respond` computes it from the request body (scripted replies: per prompt, per retry seed).
 Standard library only, so it starts in milliseconds.
 
     with DevServer(latency_s=0.05, faults=["429", "500"]) as server:
@@ -19,7 +20,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -49,6 +50,7 @@ class DevServer:
         slow_s: float = 2.0,
         retry_after: float | None = None,
         reply: str | None = None,
+        respond: Callable[[dict[str, Any]], str] | None = None,
         port: int = 0,
     ) -> None:
         self.latency_s, self.words, self.slow_s, self.retry_after = (
@@ -58,6 +60,7 @@ class DevServer:
             retry_after,
         )
         self.reply = reply  # a fixed answer to every request instead of the stand-in translation
+        self.respond = respond  # request body -> answer; called in the server's threads
         self.in_flight = 0
         self.max_in_flight = 0
         self.completions = 0  # chat completions answered
@@ -139,8 +142,7 @@ def _handler(server: DevServer) -> type[BaseHTTPRequestHandler]:
                 return
             server.last_body = body
             server.count("completion")
-            text = server.reply if server.reply is not None else stand_in(_last_user(body), server.words)
-            self._send(200, _completion(body, text))
+            self._send(200, _completion(body, _answer(server, body)))
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             server.count(str(status))
@@ -157,6 +159,12 @@ def _handler(server: DevServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (a "slow" fault past its timeout)
 
     return Handler
+
+
+def _answer(server: DevServer, body: dict[str, Any]) -> str:
+    if server.respond is not None:
+        return server.respond(body)
+    return server.reply if server.reply is not None else stand_in(_last_user(body), server.words)
 
 
 def _last_user(body: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""A rich progress display for translation: records written and segments from the model, with rate and ETA."""
+"""A rich progress display for translation (records, segments) and synthesis (images, requests): rate, ETA."""
 
 from __future__ import annotations
 
@@ -29,15 +29,23 @@ class RateColumn(ProgressColumn):
 
 
 class ProgressTracker:
-    """Two bars: records written (total known), and segments sent to the model (total grows per chunk)."""
+    """Two bars: items written (total known), and requests to the model (total grows per chunk).
 
-    def __init__(self, progress: Progress | None, records_total: int) -> None:
+    Translation counts records and segments; synthesis counts images and requests (`labels`).
+    """
+
+    def __init__(
+        self,
+        progress: Progress | None,
+        records_total: int,
+        labels: tuple[str, str] = ("records", "segments from the model"),
+    ) -> None:
         self._p = progress
         self._records: TaskID | None = None
         self._segments: TaskID | None = None
         if progress is not None:
-            self._records = progress.add_task("records", total=records_total)
-            self._segments = progress.add_task("segments from the model", total=0)
+            self._records = progress.add_task(labels[0], total=records_total)
+            self._segments = progress.add_task(labels[1], total=0)
 
     def add_total(self, n: int) -> None:
         if self._p is not None and self._segments is not None:
@@ -54,10 +62,12 @@ class ProgressTracker:
 
 
 @contextmanager
-def progress_tracker(enabled: bool, records_total: int) -> Iterator[ProgressTracker]:
+def progress_tracker(
+    enabled: bool, records_total: int, labels: tuple[str, str] = ("records", "segments from the model")
+) -> Iterator[ProgressTracker]:
     """A tracker drawing on stderr when `enabled` (rich hides it when stderr is not a terminal)."""
     if not enabled:
-        yield ProgressTracker(None, records_total)
+        yield ProgressTracker(None, records_total, labels)
         return
     columns = (
         TextColumn("{task.description:<24}"),
@@ -69,4 +79,4 @@ def progress_tracker(enabled: bool, records_total: int) -> Iterator[ProgressTrac
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
-        yield ProgressTracker(progress, records_total)
+        yield ProgressTracker(progress, records_total, labels)
