@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 DEMO_OUT ?= demo-out
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean chromium
 
 install: $(STAMP)
 
@@ -21,7 +21,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/vlmadapt demo --out $(DEMO_OUT)
 
-test: $(STAMP)
+# The audit page's browser test drives Debian's Chromium through Playwright (never `playwright install`).
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@test -x $(CHROMIUM) || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium || echo "chromium install failed: the browser test will be skipped"; \
+	  else echo "no $(CHROMIUM): the browser test will be skipped (as root: apt-get install -y chromium)"; fi; }
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
