@@ -467,6 +467,10 @@ def test_config_errors_stop_before_any_model_loads(
     for overrides, error, message in cases:
         with pytest.raises(error, match=message):
             run(load_train_config(recipe, [*base, *overrides]))
+    # every example rejected (none fits in 8 tokens): the reasons are written before the error names them
+    with pytest.raises(VlmadaptError, match=r"no usable train examples \(\d+ rejected; reasons in .*rejects"):
+        run(load_train_config(recipe, [*base, "data.max_length=8"]))
+    assert "over max_length 8" in (tmp_path / "out" / "rejects.jsonl").read_text(encoding="utf-8")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on machines without CUDA")

@@ -15,6 +15,7 @@ them in one call, so `group_batches` forms the batches and the Trainer samples w
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,11 +35,21 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Sample:
-    """A checked example: its record as JSON (cheap to send to workers) and the turns that fit."""
+    """A checked example: its record as JSON (cheap to send to workers) and the turns that fit.
+
+    `check` also keeps what it computed on the way: the row's length in tokens (image tokens included; 0
+    when unknown), which length bucketing sorts by, and, when every turn fits, the rendered text with its
+    token ids and labels (placeholder not expanded, about a hundred ints in compact arrays), so the
+    collator neither renders the template nor tokenises again.
+    """
 
     record: dict[str, Any]
     turns: int
     image: bool
+    length: int = 0
+    text: str | None = None
+    ids: array | None = None
+    labels: array | None = None
 
 
 def example_turns(ex: Example, prompts: PromptConfig) -> list[tuple[str, str]]:
@@ -149,15 +160,11 @@ class Collator:
         samples = [s for batch in items for s in batch]  # the Trainer's batch size is 1 (see group_batches)
         texts, images, token_labels = [], [], []
         for s in samples:
-            ex = Example.model_validate(s.record)
-            text, spans = self.render(ex, example_turns(ex, self.prompts)[: s.turns])
-            ids, labels, _ = answer_labels(
-                self.processor.tokenizer, text, spans, self.add_special_tokens(text)
-            )
+            text, ids, labels = self.tokens(s)
             texts.append(text)
             token_labels.append((ids, labels))
-            if ex.image:
-                images.append(load_image(self.image_root, ex.image))
+            if s.image:
+                images.append(load_image(self.image_root, s.record["image"]))
         batch = self.encode(texts, images or None)
         rows = zip(batch["input_ids"], batch["attention_mask"], token_labels, strict=True)
         import torch
@@ -166,6 +173,15 @@ class Collator:
         if batch["input_ids"].shape[1] > self.max_length:  # `check` keeps this from happening
             raise VlmadaptError(f"a batch is {batch['input_ids'].shape[1]} tokens, over max_length")
         return dict(batch)
+
+    def tokens(self, s: Sample) -> tuple[str, list[int], list[int]]:
+        """(text, ids, labels) of a sample: those `check` kept, or rendered and tokenised now."""
+        if s.text is not None and s.ids is not None and s.labels is not None:
+            return s.text, s.ids.tolist(), s.labels.tolist()
+        ex = Example.model_validate(s.record)
+        text, spans = self.render(ex, example_turns(ex, self.prompts)[: s.turns])
+        ids, labels, _ = answer_labels(self.processor.tokenizer, text, spans, self.add_special_tokens(text))
+        return text, ids, labels
 
     def check(self, ex: Example) -> Sample:
         """The sample to train on, or Rejected with the reason (image, answer, template, length)."""
@@ -180,12 +196,15 @@ class Collator:
             text, spans = self.render(ex, turns)
         except VlmadaptError as e:
             raise Rejected(f"chat template: {e}") from None
-        ids, _, ends = answer_labels(self.processor.tokenizer, text, spans, self.add_special_tokens(text))
+        ids, labels, ends = answer_labels(
+            self.processor.tokenizer, text, spans, self.add_special_tokens(text)
+        )
         image = [load_image(self.image_root, ex.image)] if ex.image else None
         row = self.encode([text], image)["input_ids"][0]
         n, shift = len(row), len(row) - len(ids)
         if n <= self.max_length:
-            return Sample(ex.model_dump(mode="json"), len(turns), bool(ex.image))
+            record = ex.model_dump(mode="json")
+            return Sample(record, len(turns), bool(ex.image), n, text, array("q", ids), array("q", labels))
         image_pos = (row == self.image_token_id()).nonzero().flatten()
         if len(image_pos) and int(image_pos[-1]) >= self.max_length:
             raise Rejected(
@@ -201,7 +220,7 @@ class Collator:
                 f"(which needs {need[0]} tokens)"
             )
         kept = 2 * (fit[-1] + 1)  # turns alternate user/assistant: keep through the last answer that fits
-        return Sample(ex.model_dump(mode="json"), kept, bool(ex.image))
+        return Sample(ex.model_dump(mode="json"), kept, bool(ex.image), need[fit[-1]])
 
 
 def check_all(
@@ -255,16 +274,40 @@ def _check_one(collator: Collator, ex: Example) -> Sample | str:
         return str(e)
 
 
-def group_batches(samples: list[Sample], batch_size: int, seed: int) -> list[list[Sample]]:
+MEGABATCH = 50  # batches per length-sorted window, as transformers' LengthGroupedSampler
+
+
+def group_batches(
+    samples: list[Sample], batch_size: int, seed: int, by_length: bool = False
+) -> list[list[Sample]]:
     """Batches of `batch_size` samples that are all with an image or all text-only, in a seeded order.
 
-    The Trainer then runs with a batch size of 1 and shuffles these whole batches each epoch.
+    With `by_length`, the shuffled samples are sorted by length within windows of 50 batches before they
+    are cut into batches (transformers' `group_by_length`), so a batch pads less; the batches are
+    shuffled all the same. The Trainer then runs with a batch size of 1 and shuffles these whole batches
+    each epoch.
     """
     rng = random.Random(seed)
     out: list[list[Sample]] = []
+    window = MEGABATCH * batch_size
     for with_image in (True, False):
         group = [s for s in samples if s.image == with_image]
         rng.shuffle(group)
+        if by_length:
+            group = [
+                s for i in range(0, len(group), window) for s in sorted(group[i : i + window], key=_longest)
+            ]
         out.extend(group[i : i + batch_size] for i in range(0, len(group), batch_size))
     rng.shuffle(out)
     return out
+
+
+def _longest(s: Sample) -> int:
+    return -s.length
+
+
+def padding_share(batches: list[list[Sample]]) -> float:
+    """The share of padding in the batches' rows (each padded to its batch's longest sample)."""
+    padded = sum(len(b) * max(s.length for s in b) for b in batches if b)
+    real = sum(s.length for b in batches for s in b)
+    return 1.0 - real / padded if padded else 0.0

@@ -41,6 +41,7 @@ class ModelSpec(_Strict):
     path: str | None = None  # local directory or hub id; with `assemble`, where the assembled model goes
     family: str | None = None  # default: `model_type` of the checkpoint's config.json
     quantization: Literal["none", "4bit"] = "none"  # 4bit: QLoRA through bitsandbytes, CUDA only
+    attn_implementation: str | None = None  # e.g. "flash_attention_2"; default: transformers' (SDPA)
 
 
 class AssembleSpec(_Strict):
@@ -75,6 +76,9 @@ class DataSpec(_Strict):
     max_pixels: int | None = Field(default=None, ge=1)
     image_kwargs: dict[str, Any] = Field(default_factory=dict)  # passed to the processor call as is
     num_workers: int = Field(default=0, ge=0)  # DataLoader workers that build batches (images, tokens) lazily
+    # sort samples by length within windows of 50 batches before batching (transformers' group_by_length):
+    # less padding, a little less randomness in what goes together
+    group_by_length: bool = False
 
 
 class LoraSpec(_Strict):
@@ -105,7 +109,7 @@ class OptimSpec(_Strict):
     warmup: float = Field(default=0.0, ge=0)  # a ratio of the steps when < 1, else a number of steps
     weight_decay: float = Field(default=0.0, ge=0)
     max_grad_norm: float = Field(default=1.0, ge=0)
-    optim: str = "adamw_torch"
+    optim: str = "auto"  # a transformers optimizer name; auto: fused AdamW on CUDA, adamw_torch elsewhere
     precision: Precision = "auto"  # auto: bf16 on GPUs that support it, fp16 on older GPUs, fp32 on CPU
     gradient_checkpointing: bool = False
     seed: int = 42

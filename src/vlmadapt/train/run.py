@@ -222,7 +222,7 @@ def load_weights(path: str, family: Any, precision: str, cfg: TrainConfig) -> An
 
     if cfg.model.quantization != "4bit":
         model, _ = load_model(path, family.name, dtype=_WIDTH[precision])
-        return model
+        return set_attention(model, cfg.model.attn_implementation)
     import torch
 
     from vlmadapt.train import qlora
@@ -232,7 +232,19 @@ def load_weights(path: str, family: Any, precision: str, cfg: TrainConfig) -> An
     model, _ = load_model(
         path, family.name, dtype=compute, device_map=qlora.device_map(), quantization_config=config
     )
-    return qlora.prepare(model, cfg.train.gradient_checkpointing)
+    return qlora.prepare(
+        set_attention(model, cfg.model.attn_implementation), cfg.train.gradient_checkpointing
+    )
+
+
+def set_attention(model: Any, implementation: str | None) -> Any:
+    """The model with the attention implementation the recipe names (None: transformers' default, SDPA)."""
+    if implementation is not None:
+        try:
+            model.set_attn_implementation(implementation)
+        except (ValueError, ImportError) as e:  # unknown name, or flash-attn not installed
+            raise ConfigError(f"model.attn_implementation: {e}") from None
+    return model
 
 
 @dataclass
@@ -289,15 +301,16 @@ def load_data(cfg: TrainConfig, family: Any, processor: Any) -> Data:
         counts[f"{split}_examples"] = len(samples)
         counts[f"{split}_rejected"] = len(rejects) - before
         if not samples:
+            written = rejects.write() if rejects else None  # the reasons must be there to read
             raise VlmadaptError(
-                f"{path}: no usable {split} examples ({len(rejects)} rejected; reasons in {rejects.path})"
-                if rejects
+                f"{path}: no usable {split} examples ({len(rejects)} rejected; reasons in {written})"
+                if written
                 else f"{path}: no examples"
             )
         size = cfg.train.batch_size
         if split == "eval":
             size = cfg.train.eval_batch_size or size
-        batches[split] = group_batches(samples, size, cfg.train.seed)
+        batches[split] = group_batches(samples, size, cfg.train.seed, by_length=d.group_by_length)
     return Data(batches["train"], batches.get("eval"), collator, counts, rejects)
 
 

@@ -35,7 +35,7 @@ def training_args(cfg: TrainConfig, precision: str, has_eval: bool) -> Any:
         warmup_steps=t.warmup,
         weight_decay=t.weight_decay,
         max_grad_norm=t.max_grad_norm,
-        optim=t.optim,
+        optim=resolve_optim(t.optim),
         bf16=precision == "bf16",
         fp16=precision == "fp16",
         activation_checkpointing=t.gradient_checkpointing,
@@ -55,10 +55,19 @@ def training_args(cfg: TrainConfig, precision: str, has_eval: bool) -> Any:
         prediction_loss_only=True,  # evaluation reports the loss; no logits kept
         dataloader_num_workers=cfg.data.num_workers,
         dataloader_pin_memory=_has_cuda(),
+        dataloader_persistent_workers=cfg.data.num_workers > 0,  # no new worker processes every epoch
         use_cpu=not _has_cuda(),  # also makes CPU processes under torchrun/accelerate use gloo
         ddp_find_unused_parameters=bool(cfg.trainable),  # a text-only batch leaves vision/projector unused
         disable_tqdm=True,
     )
+
+
+def resolve_optim(optim: str) -> str:
+    """auto: fused AdamW on CUDA (one kernel for all parameters instead of a loop over them), plain AdamW
+    elsewhere; any other name is kept."""
+    if optim != "auto":
+        return optim
+    return "adamw_torch_fused" if _has_cuda() else "adamw_torch"
 
 
 def build_trainer(
