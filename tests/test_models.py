@@ -386,3 +386,21 @@ def test_importing_models_loads_no_torch() -> None:
     code = "import sys, vlmadapt.models; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_build_tiny_takes_sizes_and_extra_tokenizer_text(tmp_path: Path) -> None:
+    import json
+
+    from vlmadapt.models.tiny import Sizes, build_tiny
+
+    sizes = Sizes(hidden=32, intermediate=48, layers=1, kv_heads=1, vision_width=16)
+    out = build_tiny("qwen2_vl", tmp_path / "m", sizes=sizes, corpus=["zyxwv zyxwv zyxwv"] * 50)
+    config = json.loads((out / "config.json").read_text())
+    text = config["text_config"]
+    assert (text["hidden_size"], text["intermediate_size"], text["num_hidden_layers"]) == (32, 48, 1)
+    assert (text["num_attention_heads"], text["num_key_value_heads"]) == (2, 1)  # heads stay 16 wide
+    assert config["vision_config"]["embed_dim"] == 16
+    vocab = json.loads((out / "tokenizer.json").read_text())["model"]["vocab"]
+    assert "zyxwv" in vocab or "Ġzyxwv" in vocab  # the extra text was learned
+    with pytest.raises(ValueError, match="multiple of 16"):
+        build_tiny("qwen2_vl", tmp_path / "bad", sizes=Sizes(hidden=40))

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
+from vlmadapt.bench.cli import bench_app
 from vlmadapt.errors import VlmadaptError
 
 HELP = """Adapt an English vision-language model to another language.
@@ -37,6 +38,12 @@ data_app = typer.Typer(
 models_app = typer.Typer(help="VLM families: list them, build tiny offline fixtures.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
+app.add_typer(bench_app, name="bench")
+audit_app = typer.Typer(
+    help="Rate translations by hand in a web page; agreement; keep what people rated well.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -388,6 +395,48 @@ def translate_cmd(
         )
 
 
+@app.command("synthesize")
+def synthesize_cmd(
+    src: Annotated[Path, typer.Argument(help="Caption records (.jsonl or .parquet) in the target language.")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the captions and the QA (en, fr, ro).")],
+    out_path: Annotated[Path, typer.Option("--out", help="QA records (.jsonl); re-runs resume it.")],
+    backend: Annotated[str | None, typer.Option(help="LLM backend: openai or causal.")] = None,
+    model: Annotated[str | None, typer.Option(help="Served model name (openai), or hub id / folder.")] = None,
+    url: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL (default :8000/v1).")] = None,
+    per_image: Annotated[int | None, typer.Option(help="QA pairs asked per image (default 3).")] = None,
+    grounding: Annotated[str | None, typer.Option(help="lexical (default), judge or none.")] = None,
+    cache: Annotated[Path | None, typer.Option(help="SQLite cache (default: beside --out).")] = None,
+    recipe: Annotated[Path | None, typer.Option("--config", help="YAML with SynthesizeConfig keys.")] = None,
+    sets: SetOpt = None,
+    progress: Annotated[bool, typer.Option(help="Show the progress bars.")] = True,
+) -> None:
+    """Write question-answer pairs from image captions with an LLM, with balanced yes/no; resumable."""
+    import json
+
+    from vlmadapt.config import build_config
+    from vlmadapt.synthesize import SynthesizeConfig, run
+    from vlmadapt.synthesize.output import render_summary
+
+    args = {
+        "input": src,
+        "output": out_path,
+        "target": lang,
+        "per_image": per_image,
+        "grounding": grounding,
+        "cache": cache,
+        "progress": progress,
+        "backend": {"name": backend, "model": model, "url": url},
+    }
+    cfg = build_config(SynthesizeConfig, _stage_config(recipe, args, sets), str(recipe or "synthesize"))
+    path = run(cfg)
+    out.print(render_summary(json.loads(cfg.summary_path().read_text(encoding="utf-8"))))
+    rejects = cfg.rejects_path()
+    out.print(
+        f"wrote {path}; summary in {cfg.summary_path()}"
+        + (f"; rejects in {rejects}" if rejects.exists() else "")
+    )
+
+
 @app.command("quality")
 def quality_cmd(
     src: Annotated[Path, typer.Argument(help="Translated examples (.jsonl) from `vlmadapt translate`.")],
@@ -434,6 +483,95 @@ def quality_cmd(
     out.print(f"wrote {path} and {cfg.summary_path()}")
 
 
+@audit_app.command("serve")
+def audit_serve(
+    data: Annotated[Path, typer.Argument(help="Translated examples or synthesized QA (.jsonl).")],
+    sample: Annotated[int, typer.Option(help="Items to audit (all when the data is smaller).")] = 300,
+    stratify: Annotated[
+        str, typer.Option(help="tier (automatic, from `vlmadapt quality`), task, lang, meta.<key> or none.")
+    ] = "tier",
+    quality: Annotated[
+        Path | None, typer.Option(help="`vlmadapt quality` output (default DATA.quality.jsonl if present).")
+    ] = None,
+    double_share: Annotated[float, typer.Option(help="Share of items rated by two annotators.")] = 0.2,
+    annotators: Annotated[
+        str | None, typer.Option(help="Comma-separated names; each gets a login link, printed once.")
+    ] = None,
+    tokens: Annotated[Path | None, typer.Option(help="Or a file of `name token` lines.")] = None,
+    db: Annotated[
+        Path | None, typer.Option(help="Audit database (default audit.sqlite beside DATA).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    images: Annotated[Path | None, typer.Option(help="Image folder (default: DATA's folder).")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the sample and of who rates what.")] = 12345,
+) -> None:
+    """Serve the audit page: people rate a stratified sample high / moderate / low; a restart resumes."""
+    from vlmadapt.audit import ServeConfig, serve
+    from vlmadapt.config import build_config
+
+    args = {
+        "data": data,
+        "sample": sample,
+        "stratify": stratify,
+        "quality": quality,
+        "double_share": double_share,
+        "annotators": [a for a in (annotators or "").split(",") if a.strip()],
+        "tokens": tokens,
+        "db": db,
+        "host": host,
+        "port": port,
+        "images": images,
+        "seed": seed,
+    }
+    cfg = build_config(ServeConfig, args, "audit serve")
+    serve(cfg, lambda line: out.print(line, highlight=False, soft_wrap=True))
+
+
+@audit_app.command("stats")
+def audit_stats(
+    db: Annotated[Path, typer.Option(help="Audit database written by `vlmadapt audit serve`.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="JSON output (default: DB with .stats.json).")
+    ] = None,
+) -> None:
+    """Agreement on doubly rated items (kappas, alpha) and human against automatic tiers."""
+    from vlmadapt.audit import StatsConfig, run_stats
+    from vlmadapt.audit.stats import load, render
+    from vlmadapt.config import build_config
+
+    path = run_stats(build_config(StatsConfig, {"db": db, "out": out_path}, "audit stats"))
+    out.print(render(load(path)))
+    out.print(f"wrote {path}")
+
+
+@audit_app.command("export")
+def audit_export(
+    db: Annotated[Path, typer.Option(help="Audit database written by `vlmadapt audit serve`.")],
+    out_path: Annotated[Path, typer.Option("--out", help="Kept records (.jsonl).")],
+    keep: Annotated[str, typer.Option(help="Consensus tiers to keep: high, or high,moderate.")] = "high",
+    labels: Annotated[
+        Path | None, typer.Option(help="Also write {id, tier} labels for `vlmadapt quality --labels`.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="The audited data (default: the file the audit started on).")
+    ] = None,
+) -> None:
+    """Keep the audited records whose consensus (the lower rating) is in --keep; write human labels."""
+    from vlmadapt.audit import ExportConfig, run_export
+    from vlmadapt.config import build_config
+
+    args = {
+        "db": db,
+        "out": out_path,
+        "keep": [k.strip() for k in keep.split(",") if k.strip()],
+        "labels": labels,
+        "data": data,
+    }
+    path = run_export(build_config(ExportConfig, args, "audit export"))
+    out.print(f"wrote {path}" + (f" and {labels}" if labels else ""))
+
+
 @app.command("report")
 def report_cmd(
     runs: Annotated[
@@ -473,17 +611,25 @@ def report_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out_dir: Annotated[Path, typer.Option("--out", help="Where everything goes.")] = Path("demo-out"),
-    lang: Annotated[str, typer.Option(help="Target language: ro or fr.")] = "ro",
-    family: Annotated[str, typer.Option(help="VLM family of the tiny model.")] = "qwen2_vl",
-    images: Annotated[int, typer.Option(help="Toy-world images (20% are the test split).")] = 60,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where everything goes (demo-out).")] = None,
+    lang: Annotated[str | None, typer.Option(help="Target language: ro (default) or fr.")] = None,
+    mt_noise: Annotated[
+        float | None,
+        typer.Option(help="Share of training translations to corrupt (0 to 1): adds lora-<lang>-noisy."),
+    ] = None,
+    images: Annotated[
+        int | None, typer.Option(help="Toy-world images (default 3000; 160 are the test split).")
+    ] = None,
+    recipe: Annotated[Path | None, typer.Option("--config", help="YAML with DemoConfig keys.")] = None,
+    sets: SetOpt = None,
 ) -> None:
-    """Run the pipeline end to end on the toy world (CPU, offline): data, model, predict, evaluate, report."""
-    from vlmadapt.demo import run
+    """Take a small English VLM to Romanian or French on a toy world (CPU, offline, minutes): world,
+    English model (cached), english-direct vs translate-test vs LoRA, evaluate, report."""
+    from vlmadapt.config import build_config
+    from vlmadapt.demo import DemoConfig, run
 
-    if lang not in ("ro", "fr", "en"):
-        raise VlmadaptError(f"--lang {lang!r}: the toy world speaks en, fr and ro")
-    path = run(out_dir, lang=lang, family=family, n_images=images)
+    args = {"out": out_dir, "lang": lang, "mt_noise": mt_noise, "images": images}
+    path = run(build_config(DemoConfig, _stage_config(recipe, args, sets), str(recipe or "demo")))
     out.print(f"report: {path / 'report.html'} (also report.md, report.csv, charts/)")
 
 

@@ -276,7 +276,8 @@ def generate_world(
     """Draw `n_images` scenes into `out_dir/images/` and write `out_dir/<lang>.jsonl` for each language.
 
     The same seed gives the same images and questions in every language, so `fr.jsonl` and `ro.jsonl` are
-    exact translations of `en.jsonl`, id for id. Returns the path of each language's records.
+    exact translations of `en.jsonl`, id for id. What each image shows is in `out_dir/scenes.jsonl`
+    (`read_scenes`). Returns the path of each language's records.
     """
     out_dir = Path(out_dir)
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
@@ -288,6 +289,13 @@ def generate_world(
         draw(shapes, image_size).save(out_dir / image)  # type: ignore[attr-defined]
         split = "test" if i < round(n_images * test_share) else "train"
         scenes.append((image, shapes, split, rng.random()))
+    write_jsonl(
+        out_dir / "scenes.jsonl",
+        [
+            {"image": image, "split": split, "shapes": [s.__dict__ for s in shapes]}
+            for image, shapes, split, _ in scenes
+        ],
+    )
     paths = {}
     for lang in langs:
         records = []
@@ -295,3 +303,13 @@ def generate_world(
             records.extend(scene_examples(image, shapes, lang, split, random.Random(qseed)))
         paths[lang] = write_jsonl(out_dir / f"{lang}.jsonl", records)
     return paths
+
+
+def read_scenes(world_dir: Path | str) -> dict[str, tuple[str, list[Shape]]]:
+    """image path -> (split, shapes) from a world's scenes.jsonl."""
+    from vlmadapt.jsonl import iter_jsonl
+
+    return {
+        row["image"]: (row["split"], [Shape(**shape) for shape in row["shapes"]])
+        for _, row in iter_jsonl(Path(world_dir) / "scenes.jsonl")
+    }

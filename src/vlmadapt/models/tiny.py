@@ -9,7 +9,8 @@ through `load_model` exactly like a 7B checkpoint. Each takes about a second on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,30 @@ TEXT = {
     "max_position_embeddings": 2048,
 }
 VISION_WIDTH = 32
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Widths and depths of a tiny model. Heads stay 16 wide (Qwen's M-RoPE sections and Mistral's
+    head_dim assume it), so `hidden` must be a multiple of 16."""
+
+    hidden: int = TEXT["hidden_size"]
+    intermediate: int = TEXT["intermediate_size"]
+    layers: int = TEXT["num_hidden_layers"]
+    kv_heads: int = TEXT["num_key_value_heads"]
+    vision_width: int = VISION_WIDTH
+
+    def text(self) -> dict[str, Any]:
+        return {
+            **TEXT,
+            "hidden_size": self.hidden,
+            "intermediate_size": self.intermediate,
+            "num_hidden_layers": self.layers,
+            "num_attention_heads": self.hidden // 16,
+            "num_key_value_heads": self.kv_heads,
+        }
+
+
 PATCH = 14  # the real patch size of every family's ViT; the processors compute token counts from it
 
 QWEN_SPECIALS = (
@@ -68,17 +93,30 @@ MISTRAL_LEADING = ("<unk>", "<s>", "</s>")
 LLAVA_TRAILING = ("[INST]", "[/INST]", "<image>", "<pad>")
 
 
-def build_tiny(family: str, out_dir: Path | str, seed: int = 0) -> Path:
-    """Build, save and return the directory of a tiny random `family` model with its processor."""
+def build_tiny(
+    family: str,
+    out_dir: Path | str,
+    seed: int = 0,
+    *,
+    sizes: Sizes | None = None,
+    corpus: Iterable[str] = (),
+) -> Path:
+    """Build, save and return the directory of a tiny random `family` model with its processor.
+
+    `sizes` overrides the fixture's widths (the demo's model is larger); `corpus` adds English text to the
+    tokenizer's training corpus.
+    """
     import torch
     import transformers
 
     from vlmadapt.models.corpus import english_corpus
 
+    if sizes is not None and sizes.hidden % 16:
+        raise ValueError(f"Sizes.hidden must be a multiple of 16 (heads are 16 wide), got {sizes.hidden}")
     fam = get_family(family)
     spec, make = _TINY[fam.name]
-    tokenizer = train_tokenizer(spec(), english_corpus())
-    config, processor = make(tokenizer)
+    tokenizer = train_tokenizer(spec(), [*english_corpus(), *corpus])
+    config, processor = make(tokenizer, sizes or Sizes())
     torch.manual_seed(seed)
     model = getattr(transformers, fam.model_class)(config)
     _open_gates(model)
@@ -168,38 +206,40 @@ def _qwen_ids(tokenizer: Any) -> dict[str, Any]:
     }
 
 
-def _qwen_text(tokenizer: Any) -> dict[str, Any]:
+def _qwen_text(tokenizer: Any, sizes: Sizes) -> dict[str, Any]:
     # M-RoPE splits head_dim / 2 = 8 rotary frequencies into (temporal, height, width) sections.
     rope = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}
-    return {**TEXT, "vocab_size": len(tokenizer), "rope_parameters": rope, **_special_ids(tokenizer)}
+    return {**sizes.text(), "vocab_size": len(tokenizer), "rope_parameters": rope, **_special_ids(tokenizer)}
 
 
-def _qwen2_vl(tokenizer: Any) -> tuple[Any, Any]:
+def _qwen2_vl(tokenizer: Any, sizes: Sizes) -> tuple[Any, Any]:
     from transformers import Qwen2VLConfig
 
     vision = {
         "depth": 2,
-        "embed_dim": VISION_WIDTH,
-        "hidden_size": TEXT["hidden_size"],
+        "embed_dim": sizes.vision_width,
+        "hidden_size": sizes.hidden,
         "num_heads": 2,
         "mlp_ratio": 2,
         "patch_size": PATCH,
         "spatial_merge_size": 2,
         "temporal_patch_size": 2,
     }
-    config = Qwen2VLConfig(text_config=_qwen_text(tokenizer), vision_config=vision, **_qwen_ids(tokenizer))
+    config = Qwen2VLConfig(
+        text_config=_qwen_text(tokenizer, sizes), vision_config=vision, **_qwen_ids(tokenizer)
+    )
     return config, _qwen_processor(tokenizer, "Qwen2VLProcessor")
 
 
-def _qwen2_5_vl(tokenizer: Any) -> tuple[Any, Any]:
+def _qwen2_5_vl(tokenizer: Any, sizes: Sizes) -> tuple[Any, Any]:
     from transformers import Qwen2_5_VLConfig
 
     # Block 0 attends within 56-pixel windows (2x2 merged patches), block 1 globally, as in the real ViT.
     vision = {
         "depth": 2,
-        "hidden_size": VISION_WIDTH,
-        "out_hidden_size": TEXT["hidden_size"],
-        "intermediate_size": 64,
+        "hidden_size": sizes.vision_width,
+        "out_hidden_size": sizes.hidden,
+        "intermediate_size": 2 * sizes.vision_width,
         "num_heads": 2,
         "patch_size": PATCH,
         "spatial_merge_size": 2,
@@ -207,7 +247,9 @@ def _qwen2_5_vl(tokenizer: Any) -> tuple[Any, Any]:
         "window_size": 56,
         "fullatt_block_indexes": [1],
     }
-    config = Qwen2_5_VLConfig(text_config=_qwen_text(tokenizer), vision_config=vision, **_qwen_ids(tokenizer))
+    config = Qwen2_5_VLConfig(
+        text_config=_qwen_text(tokenizer, sizes), vision_config=vision, **_qwen_ids(tokenizer)
+    )
     return config, _qwen_processor(tokenizer, "Qwen2_5_VLProcessor")
 
 
@@ -228,14 +270,14 @@ def _mllama_tokenizer() -> TokenizerSpec:
     )
 
 
-def _mllama(tokenizer: Any) -> tuple[Any, Any]:
+def _mllama(tokenizer: Any, sizes: Sizes) -> tuple[Any, Any]:
     from transformers import MllamaConfig, MllamaImageProcessor, MllamaProcessor
 
     image_token_id = tokenizer.convert_tokens_to_ids("<|image|>")
     # 3 layers, the middle one cross-attends to the image (the 11B model has 8 of 40).
     text = {
-        **TEXT,
-        "num_hidden_layers": 3,
+        **sizes.text(),
+        "num_hidden_layers": sizes.layers + 1,
         "cross_attention_layers": [1],
         "vocab_size": image_token_id,
         **_special_ids(tokenizer),
@@ -243,8 +285,8 @@ def _mllama(tokenizer: Any) -> tuple[Any, Any]:
     # 28-pixel tiles of 2x2 patches, up to 4 tiles (the real default aspect ratios); the vision output
     # concatenates the final layer with one intermediate layer (the real model: with 5), hence 2 x width.
     vision = {
-        "hidden_size": VISION_WIDTH,
-        "intermediate_size": 64,
+        "hidden_size": sizes.vision_width,
+        "intermediate_size": 2 * sizes.vision_width,
         "num_hidden_layers": 2,
         "num_global_layers": 1,
         "attention_heads": 2,
@@ -252,7 +294,7 @@ def _mllama(tokenizer: Any) -> tuple[Any, Any]:
         "patch_size": PATCH,
         "max_num_tiles": 4,
         "intermediate_layers_indices": [0],
-        "vision_output_dim": 2 * VISION_WIDTH,
+        "vision_output_dim": 2 * sizes.vision_width,
     }
     config = MllamaConfig(text_config=text, vision_config=vision, image_token_index=image_token_id)
     image = MllamaImageProcessor(size={"height": 28, "width": 28}, max_image_tiles=4)
@@ -275,9 +317,9 @@ def _mistral_tokenizer(chat_template: str) -> Callable[[], TokenizerSpec]:
     return spec
 
 
-def _mistral_text(tokenizer: Any) -> dict[str, Any]:
+def _mistral_text(tokenizer: Any, sizes: Sizes) -> dict[str, Any]:
     return {
-        **TEXT,
+        **sizes.text(),
         "model_type": "mistral",
         "vocab_size": len(tokenizer),
         "head_dim": 16,
@@ -286,23 +328,23 @@ def _mistral_text(tokenizer: Any) -> dict[str, Any]:
     }
 
 
-def _llava_next(tokenizer: Any) -> tuple[Any, Any]:
+def _llava_next(tokenizer: Any, sizes: Sizes) -> tuple[Any, Any]:
     from transformers import LlavaNextConfig, LlavaNextImageProcessor, LlavaNextProcessor
 
     # 28-pixel CLIP views of 2x2 patches; any-resolution grids of up to 2x2 views: at most 24 image tokens.
     pinpoints = [[28, 56], [56, 28], [56, 56]]
     vision = {
         "model_type": "clip_vision_model",
-        "hidden_size": VISION_WIDTH,
-        "intermediate_size": 64,
+        "hidden_size": sizes.vision_width,
+        "intermediate_size": 2 * sizes.vision_width,
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
         "image_size": 28,
         "patch_size": PATCH,
-        "projection_dim": VISION_WIDTH,
+        "projection_dim": sizes.vision_width,
     }
     config = LlavaNextConfig(
-        text_config=_mistral_text(tokenizer),
+        text_config=_mistral_text(tokenizer, sizes),
         vision_config=vision,
         image_grid_pinpoints=pinpoints,
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
@@ -325,14 +367,14 @@ def _llava_next(tokenizer: Any) -> tuple[Any, Any]:
     return config, processor
 
 
-def _llava(tokenizer: Any) -> tuple[Any, Any]:
+def _llava(tokenizer: Any, sizes: Sizes) -> tuple[Any, Any]:
     from transformers import LlavaConfig, LlavaProcessor, SiglipImageProcessor
 
     # SigLIP has no CLS token and LLaVA uses its last layer without the pooling head: 56 px -> 16 tokens.
     vision = {
         "model_type": "siglip_vision_model",
-        "hidden_size": VISION_WIDTH,
-        "intermediate_size": 64,
+        "hidden_size": sizes.vision_width,
+        "intermediate_size": 2 * sizes.vision_width,
         "num_hidden_layers": 2,
         "num_attention_heads": 2,
         "image_size": 56,
@@ -340,7 +382,7 @@ def _llava(tokenizer: Any) -> tuple[Any, Any]:
         "vision_use_head": False,
     }
     config = LlavaConfig(
-        text_config=_mistral_text(tokenizer),
+        text_config=_mistral_text(tokenizer, sizes),
         vision_config=vision,
         image_token_index=tokenizer.convert_tokens_to_ids("<image>"),
         image_seq_length=16,
@@ -361,7 +403,7 @@ def _llava(tokenizer: Any) -> tuple[Any, Any]:
 
 
 # family -> (tokenizer spec, (tokenizer -> (model config, processor)))
-_TINY: dict[str, tuple[Callable[[], TokenizerSpec], Callable[[Any], tuple[Any, Any]]]] = {
+_TINY: dict[str, tuple[Callable[[], TokenizerSpec], Callable[[Any, Sizes], tuple[Any, Any]]]] = {
     "qwen2_vl": (_qwen_tokenizer, _qwen2_vl),
     "qwen2_5_vl": (_qwen_tokenizer, _qwen2_5_vl),
     "mllama": (_mllama_tokenizer, _mllama),
