@@ -7,20 +7,14 @@ the OpenAI-compatible server a user would start, so the whole stage runs on real
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from serving import transformers_serve, wait_served
 from vlmadapt.jsonl import iter_jsonl, write_jsonl
 from vlmadapt.records import Example
 from vlmadapt.synthesize import SynthesizeConfig, run
@@ -78,61 +72,14 @@ def chat_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_causal(tmp_path_factory.mktemp("chat"), prompts, steps=150, seed=0)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", autouse=True)
 def serve_process(
     chat_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Any, str, Path]]:
     """`transformers serve` of the tiny model, started first so it boots while the in-process test runs."""
-    exe = shutil.which("transformers", path=str(Path(sys.executable).parent))
-    port = _free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    if exe is None or _missing_serving():
-        yield None, "", log
-        return
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [exe, "serve", str(chat_model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
-    with log.open("wb") as f:
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
-    try:
-        yield proc, f"http://127.0.0.1:{port}", log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
-def _missing_serving() -> list[str]:
-    """The modules of `transformers[serving]` that `transformers serve` needs (as its `is_serve_available`
-    checks) and this Python lacks."""
-    return [m for m in ("fastapi", "uvicorn", "openai") if importlib.util.find_spec(m) is None]
-
-
-def _served(serve_process: tuple[Any, str, Path]) -> str:
-    import httpx2
-
-    proc, url, log = serve_process
-    if proc is None:
-        missing = _missing_serving()
-        pytest.skip(
-            "`transformers serve` cannot run here: "
-            + (f"missing {', '.join(missing)}" if missing else "no `transformers` CLI beside this Python")
-            + "; install the dev extras (pip install -e '.[dev]', which pulls transformers[serving])"
-        )
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
-                return f"{url}/v1"
-        except httpx2.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"transformers serve did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.25)
+    with transformers_serve(chat_model, log) as (proc, url):
+        yield proc, url, log
 
 
 def _records(cfg: SynthesizeConfig) -> list[tuple[str, str, str]]:
@@ -151,7 +98,7 @@ def test_local_causal_model_writes_the_qa(chat_model: Path, tmp_path: Path) -> N
 def test_transformers_serve_end_to_end(
     serve_process: tuple[Any, str, Path], chat_model: Path, tmp_path: Path
 ) -> None:
-    url = _served(serve_process)
+    url = wait_served(*serve_process)
     cfg = _config(tmp_path, {"name": "openai", "model": str(chat_model), "url": url})
     run(cfg)
     assert _records(cfg) == EXPECTED

@@ -7,18 +7,13 @@ disk exactly as they load a user's checkpoint.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from serving import transformers_serve, wait_served
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
 from vlmadapt.records import Example
@@ -105,56 +100,21 @@ def test_local_causal_llm_translates(chat_model: Path) -> None:
     assert [got[i] for i in range(len(SOURCES))] == TARGETS
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module", autouse=True)
 def serve_process(
     chat_model: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Any, str, Path]]:
-    """`transformers serve` of the tiny chat model on 127.0.0.1, offline, started first so that it boots
-    while the Marian tests run; yields (process or None, base URL, log path)."""
-    exe = shutil.which("transformers", path=str(Path(sys.executable).parent))
-    port = _free_port()
+    """`transformers serve` of the tiny chat model, started first so that it boots while the Marian tests
+    run; yields (process or None, base URL, log path)."""
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    if exe is None:
-        yield None, "", log
-        return
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1", "OMP_NUM_THREADS": "1"}
-    cmd = [exe, "serve", str(chat_model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
-    with log.open("wb") as f:
-        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env=env)
-    try:
-        yield proc, f"http://127.0.0.1:{port}", log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    with transformers_serve(chat_model, log) as (proc, url):
+        yield proc, url, log
 
 
 @pytest.fixture(scope="module")
 def served(serve_process: tuple[Any, str, Path]) -> str:
     """The /v1 URL of the running `transformers serve`, once it answers /health."""
-    proc, url, log = serve_process
-    if proc is None:
-        pytest.skip("the `transformers` CLI is not installed beside this Python")
-    deadline = time.monotonic() + 120
-    while not _healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"transformers serve did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.25)
-    return f"{url}/v1"
-
-
-def _healthy(url: str) -> bool:
-    import httpx2
-
-    try:
-        return httpx2.get(f"{url}/health", timeout=1).status_code == 200
-    except httpx2.TransportError:
-        return False
+    return wait_served(*serve_process)
 
 
 def test_transformers_serve_matches_the_local_model(served: str, chat_model: Path) -> None:
