@@ -46,7 +46,7 @@ class System:
 def run(cfg: DemoConfig) -> Path:
     """Run the demo into `cfg.out`; returns the report directory."""
     from vlmadapt.demo.english import IMAGE_SIZE, english_model
-    from vlmadapt.demo.world import add_mt_noise, phrasebook, training_file
+    from vlmadapt.demo.world import add_mt_noise, phrasebook, split_by_task, training_file
     from vlmadapt.report.run import ReportConfig
     from vlmadapt.report.run import run as report
     from vlmadapt.translate.backends import lang_name
@@ -81,8 +81,9 @@ def run(cfg: DemoConfig) -> Path:
         systems.append(System(name, lang, adapter=_lora(cfg, english, noisy, systems_dir, name)))
     book = phrasebook(records[lang], lang, world / f"phrasebook.{lang}-en.json")
     say("[bold]4/5[/] predict and evaluate every system on the test split")
+    references = {code: split_by_task(path, world, "test") for code, path in records.items()}
     for system in systems:
-        _predict_and_evaluate(system, english, records[system.lang], book, systems_dir / system.name)
+        _predict_and_evaluate(system, english, references[system.lang], book, systems_dir / system.name)
     say("[bold]5/5[/] report")
     path = report(
         ReportConfig(
@@ -155,15 +156,16 @@ def _lora(cfg: DemoConfig, base: Path, train: Path, systems_dir: Path, name: str
     return train_run(TrainConfig.model_validate(recipe))
 
 
-def _predict_and_evaluate(system: System, model: Path, records: Path, book: Path, folder: Path) -> None:
-    from vlmadapt.demo.world import split_by_task
+def _predict_and_evaluate(
+    system: System, model: Path, references: dict[Task, Path], book: Path, folder: Path
+) -> None:
     from vlmadapt.evaluate.run import EvaluateConfig
     from vlmadapt.evaluate.run import run as evaluate
     from vlmadapt.predict import GenerationConfig, PredictConfig
     from vlmadapt.predict import run as predict
     from vlmadapt.translate import BackendConfig
 
-    for task, refs in split_by_task(records, records.parent, "test").items():
+    for task, refs in references.items():
         preds = folder / f"predictions.{task.value}.jsonl"
         predict(
             PredictConfig(
