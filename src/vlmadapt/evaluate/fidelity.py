@@ -39,9 +39,14 @@ def _detector(candidates: tuple[str, ...]) -> Any:
     return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
 
 
+def _words(text: str) -> list[str]:
+    """Lowercased words without punctuation, in no particular language's rules."""
+    return normalize(text, "und", lowercase=True, strip_punct=True).split()
+
+
 def short_answer_language(text: str, candidates: tuple[str, ...]) -> str | None:
     """The language whose yes/no words make up `text` ("Da." -> ro, "Yes" -> en), or None if not one."""
-    words = normalize(text, "und", lowercase=True, strip_punct=True).split()
+    words = _words(text)
     if not words:
         return None
     found = {
@@ -57,7 +62,7 @@ Lexicon = dict[str, frozenset[str]]  # language -> the words of its reference an
 
 def lexicon_language(text: str, lexicon: Lexicon) -> str | None:
     """The one language whose reference words make up all of `text`, or None."""
-    words = normalize(text, "und", lowercase=True, strip_punct=True).split()
+    words = _words(text)
     found = [code for code, known in lexicon.items() if words and all(w in known for w in words)]
     return found[0] if len(found) == 1 else None
 
@@ -67,9 +72,7 @@ def reference_lexicon(pairs: list[tuple[str, list[str]]]) -> Lexicon:
     words: dict[str, set[str]] = {}
     for code, answers in pairs:
         for answer in answers:
-            words.setdefault(code, set()).update(
-                normalize(answer, "und", lowercase=True, strip_punct=True).split()
-            )
+            words.setdefault(code, set()).update(_words(answer))
     return {code: frozenset(w) for code, w in words.items()}
 
 
