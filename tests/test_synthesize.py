@@ -561,5 +561,5 @@ def test_cli_errors_name_the_file_line_and_field(
     assert error("--set", "yes_no.sampling=[sideways]").startswith(
         "error: synthesize: yes_no.sampling.0: Input should be 'random', 'popular' or 'adversarial'"
     )
-    code, _, stderr = cli(["synthesize", str(src), "--lang", "de", "--out", str(tmp_path / "qa.jsonl")])
-    assert code == 2 and "target: Value error, 'de': no yes/no words and question template" in stderr
+    code, _, stderr = cli(["synthesize", str(src), "--lang", "tlh", "--out", str(tmp_path / "qa.jsonl")])
+    assert code == 2 and "target: Value error, 'tlh': no language pack with yes/no words" in stderr

@@ -33,6 +33,17 @@ def read_yaml(path: Path | str) -> dict[str, Any]:
     return data
 
 
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`: mappings merge key by key, lists and values replace."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Set dotted keys from ``key=value`` strings; values are parsed as YAML scalars (``lr=2e-4``)."""
     data = dict(data)

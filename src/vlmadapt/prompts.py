@@ -12,46 +12,35 @@ import string
 from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import ConfigError
+from vlmadapt.languages import LANGUAGES, pack
 from vlmadapt.records import Example, Task
 
 LETTERS = string.ascii_uppercase
 
-DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
-    "yes_no": {
-        "en": "{question} Answer yes or no.",
-        "fr": "{question} Répondez par oui ou par non.",
-        "ro": "{question} Răspundeți cu da sau nu.",
-    },
-    "multiple_choice": {
-        "en": "{hint}{question}\nOptions:\n{options}\nAnswer with the option's letter.",
-        "fr": "{hint}{question}\nOptions :\n{options}\nRépondez avec la lettre de la bonne option.",
-        "ro": "{hint}{question}\nVariante:\n{options}\nRăspundeți cu litera variantei corecte.",
-    },
-    "caption": {
-        "en": "Describe the image in one sentence.",
-        "fr": "Décrivez l'image en une phrase.",
-        "ro": "Descrieți imaginea într-o propoziție.",
-    },
-    "open_vqa": {"en": "{question}", "fr": "{question}", "ro": "{question}"},
-}
-_HINT = {"en": "Context: {}\n", "fr": "Contexte : {}\n", "ro": "Context: {}\n"}
+TASKS = ("yes_no", "multiple_choice", "caption", "open_vqa")
+
+
+def default_template(task: str, lang: str) -> str | None:
+    """The template the language's pack gives for `task` (`prompts:` in the pack), or None."""
+    return getattr(pack(lang).prompts, task, None) if task in TASKS else None
 
 
 class PromptConfig(BaseModel):
-    """Per-task, per-language templates; anything not given falls back to DEFAULT_TEMPLATES."""
+    """Per-task, per-language templates; anything not given falls back to the language pack's prompts."""
 
     model_config = ConfigDict(extra="forbid")
 
     templates: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     def template(self, task: str, lang: str) -> str:
-        for source in (self.templates, DEFAULT_TEMPLATES):
-            if lang in source.get(task, {}):
-                return source[task][lang]
-        known = sorted(DEFAULT_TEMPLATES.get(task, {}))
+        given = self.templates.get(task, {}).get(lang) or default_template(task, lang)
+        if given is not None:
+            return given
+        known = [code for code in LANGUAGES if default_template(task, code)]
         raise ConfigError(
-            f"prompts.templates.{task}: no template for language {lang!r} (built in: "
-            f"{', '.join(known)}); add one under prompts.templates.{task}.{lang} in the recipe"
+            f"prompts.templates.{task}: no template for language {lang!r} (language packs with one: "
+            f"{', '.join(known)}); add one under prompts.templates.{task}.{lang} in the recipe, or "
+            f"prompts.{task} to the language's pack"
         )
 
 
@@ -68,7 +57,7 @@ def user_prompt(example: Example, prompts: PromptConfig | None = None) -> str:
     return prompts.template(example.task.value, example.lang).format(
         question=example.question or "",
         options=options_block(example.choices or []),
-        hint=_HINT.get(example.lang, "{}\n").format(hint) if hint else "",
+        hint=(pack(example.lang).prompts.hint or "{}\n").format(hint) if hint else "",
     )
 
 

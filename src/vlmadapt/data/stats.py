@@ -15,7 +15,7 @@ from typing import Any
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.images import image_problem, resolve_image
 from vlmadapt.jsonl import read_records
-from vlmadapt.languages import LANGUAGES, normalize
+from vlmadapt.languages import LANGUAGES, normalize, pack
 from vlmadapt.records import Example, Task
 
 NO_SPLIT = "(none)"
@@ -80,8 +80,8 @@ def _yes_no(examples: list[Example]) -> dict[str, Any] | None:
 
 
 def _polarity(answer: str, lang: str) -> str:
-    # Languages without a word table are read with the English one.
-    table = LANGUAGES.get(lang, LANGUAGES["en"])
+    # Languages without a pack are read with the English words.
+    table = LANGUAGES[lang] if lang in LANGUAGES else pack("en")
     word = normalize(answer, lang, lowercase=True, strip_punct=True)
     return "yes" if word in table.yes else "no" if word in table.no else "other"
 

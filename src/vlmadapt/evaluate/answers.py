@@ -3,11 +3,14 @@
 Written by hand because the reference parsers are English-only or wrong for other languages: POPE's
 parser calls every answer without an English "no"/"not" a **yes** (so "Non." and "Nu." count as yes),
 lmms-eval and VLMEvalKit look for English letters and words only, and the official VQA normalisation
-removes English articles and English number words only. The word tables live in `languages.py`.
+removes English articles and English number words only. The words are each language's pack
+(`vlmadapt.languages`); the code names no language.
 
 Rules (each parser reports the rule that fired, so a report can show why an answer was read as it was):
 
-yes/no (`parse_yes_no`), on the lowercased, diacritic-folded text:
+yes/no (`parse_yes_no`), on the lowercased, diacritic-folded text (for a language written without spaces,
+zh / ja / th, "word" below means a substring: the longest yes/no word the answer starts with, and the
+earliest cue in it, 没有 before 有):
   1. ``leading``: the first word is a yes/no word of the language (or of English) and ends its clause
      ("Non, il n'y a pas de chien." -> no; "Da, există o pisică." -> yes; "Si on regarde..." -> not here).
   2. ``hedge``: the first sentence declines to answer ("I'm not sure", "je ne sais pas", "nu știu"):
@@ -26,14 +29,20 @@ options (`parse_option`), letters A, B, ... up to the number of choices:
      "The answer is a dog" or "Răspunsul este o pisică" is no letter. Text after the phrase that equals a
      choice also counts ("La réponse est 12 cm").
   4. ``bracketed``: one distinct bracketed upper-case letter anywhere ("I would pick (C) here").
-  5. ``text``: the whole answer equals exactly one choice after VQA normalisation ("12 cm", "Douze cm" no).
+  5. ``copula``: an upper-case letter after a copula or opinion phrase of the pack ("Je pense que c'est
+     B.", "Cred că este D.", "Ich glaube, es ist C."); a letter that is also a word of the language
+     (``options.letter_words``: "A", "O", "À") counts only where its clause ends ("Cred că este O pisică"
+     is no letter), and a sentence such a word starts never names an option.
+  6. ``text``: the whole answer equals exactly one choice after VQA normalisation ("12 cm", "Douze cm" no).
   A letter outside the choices, or no rule, is **unparsed**. A bare "a" inside a sentence ("Il habite à
   Paris", "A fost o pisică") is never an option.
 
 VQA normalisation (`normalize_vqa`): the official VQA steps (punctuation, periods not in numbers, commas
 in numbers, lowercase, number words to digits, articles, English contractions) with the punctuation set
-widened to all Unicode punctuation, French elisions split ("l'homme" -> "homme"), decimal commas read as
-points in French and Romanian, and each language's articles and number words. A word that is both an
+widened to all Unicode punctuation, elisions split where the pack says so ("l'homme" -> "homme"),
+decimal commas read as points where the pack says so, each language's casing (Turkish İ/ı), articles,
+number words (hyphenated ones too: "dix-sept" -> 17) and contractions; in languages without spaces, the
+spaces between their letters go. A word that is both an
 article and a number ("un", "une", "o") is a number when it is the whole answer, an article otherwise.
 """
 
@@ -45,10 +54,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from vlmadapt.languages import LANGUAGES, Language, normalize
+from vlmadapt.languages import UNDETERMINED, Language, lowercase, normalize, pack
 
 YesNo = Literal["yes", "no"]
-PARSER_VERSION = "1"  # part of every scorer signature: bump when a rule changes
+PARSER_VERSION = "2"  # part of every scorer signature: bump when a rule changes
 
 
 @dataclass(frozen=True)
@@ -74,26 +83,39 @@ def option_letter(index: int) -> str:
 
 
 def _tables(lang: str) -> list[Language]:
-    """The language's tables, then English's: models often answer in English whatever they are asked."""
-    return [LANGUAGES[c] for c in dict.fromkeys((lang, "en")) if c in LANGUAGES]
+    """The language's pack, then English's: models often answer in English whatever they are asked."""
+    return [pack(c) for c in dict.fromkeys((lang, "en"))]
 
 
 # --- yes / no ------------------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?;\n]")
+_SENTENCE_END = re.compile(r"[.!?;\n。！？؟।]")
 _WORD = re.compile(r"[^\W_]+")
-_ANSWER_PREFIX = {"answer", "reponse", "raspuns", "raspunsul"}  # "Answer: no", "Réponse : non"
+_FOLDED_SCRIPTS = 0x0530  # diacritics are folded on Latin, Greek and Cyrillic letters only
 
 
-def fold(text: str) -> str:
-    """Lowercase without diacritics, apostrophes unified: "Adevărat" -> "adevarat", "n’y" -> "n'y"."""
-    text = normalize(text, "und", lowercase=True)
-    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+def fold(text: str, lang: str = UNDETERMINED) -> str:
+    """Lowercase without diacritics, apostrophes unified: "Adevărat" -> "adevarat", "n’y" -> "n'y".
+
+    Only marks on Latin, Greek and Cyrillic letters go: Devanagari vowel signs, Thai tone marks, kana
+    voicing marks and Hangul stay what they are (they are letters of their words, not accents).
+    """
+    text = normalize(text, lang, lowercase=True)
+    out: list[str] = []
+    base = 0
+    for c in unicodedata.normalize("NFD", text):
+        if unicodedata.combining(c):
+            if base >= _FOLDED_SCRIPTS:
+                out.append(c)
+            continue
+        base = ord(c)
+        out.append(c)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
-def _words(text: str) -> list[str]:
+def _words(text: str, lang: str = UNDETERMINED) -> list[str]:
     """Folded words; English "n't" becomes "not" (isn't -> is not); apostrophes split words (n'y -> n, y)."""
-    return _WORD.findall(re.sub(r"n't\b", " not", fold(text)))
+    return _WORD.findall(re.sub(r"n't\b", " not", fold(text, lang)))
 
 
 def _first_sentence(text: str) -> str:
@@ -103,22 +125,43 @@ def _first_sentence(text: str) -> str:
 
 @dataclass(frozen=True)
 class _YesNoWords:
+    """One pack's yes/no words, folded; for a language written without spaces, matched as substrings."""
+
+    spaced: bool
     yes: frozenset[str]  # decide as the first word
     no: frozenset[str]
     affirm: frozenset[str]  # decide anywhere in the first sentence
     negate: frozenset[str]
     hedges: tuple[tuple[str, tuple[str, ...]], ...]  # (phrase, its folded words)
+    prefixes: tuple[tuple[str, ...], ...]  # "Answer:", "Réponse :" before the answer
 
 
-@lru_cache(maxsize=16)
-def _yes_no_words(lang: str) -> _YesNoWords:
-    tables = _tables(lang)
+@lru_cache(maxsize=64)
+def _yes_no_words(lang: str) -> tuple[_YesNoWords, ...]:
+    return tuple(_pack_yes_no_words(table) for table in _tables(lang))
 
-    def words(attr: str) -> frozenset[str]:
-        return frozenset(w for t in tables for word in getattr(t, attr) for w in _words(word))
 
-    hedges = tuple((h, tuple(_words(h))) for t in tables for h in t.hedges)
-    return _YesNoWords(words("yes"), words("no"), words("affirmations"), words("negations"), hedges)
+def _pack_yes_no_words(table: Language) -> _YesNoWords:
+    def words(items: list[str]) -> frozenset[str]:
+        return frozenset(w for item in items for w in _units(item, table.code, table.spaced))
+
+    return _YesNoWords(
+        table.spaced,
+        words(table.yes),
+        words(table.no),
+        words(table.affirmations),
+        words(table.negations),
+        tuple((h, tuple(_units(h, table.code, table.spaced))) for h in table.hedges),
+        tuple(tuple(_units(p, table.code, table.spaced)) for p in table.answer_prefixes),
+    )
+
+
+def _units(text: str, lang: str, spaced: bool) -> list[str]:
+    """Words of a spaced language; for one without spaces, the folded text as one unit, spaces removed."""
+    if spaced:
+        return _words(text, lang)
+    unit = "".join(_words(text, lang))
+    return [unit] if unit else []
 
 
 def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
@@ -128,22 +171,66 @@ def _contains(words: list[str], phrase: tuple[str, ...]) -> bool:
 
 def parse_yes_no(text: str, lang: str) -> YesNoAnswer:
     """Read a free-form answer to a yes/no question in `lang` (English also accepted); see module doc."""
-    table = _yes_no_words(lang)
     sentence = _first_sentence(text)
-    words = _words(sentence)
-    while words and words[0] in _ANSWER_PREFIX:
-        words = words[1:]
-    if not words:
-        return YesNoAnswer(None, "unparsed")
-    if (words[0] in table.yes or words[0] in table.no) and _ends_clause(sentence, words[0]):
-        return YesNoAnswer("yes" if words[0] in table.yes else "no", "leading", words[0])
-    for hedge, hedge_words in table.hedges:
-        if _contains(words, hedge_words):
-            return YesNoAnswer(None, "hedge", hedge)
-    for w in words:
-        if w in table.negate or w in table.affirm:
-            return YesNoAnswer("no" if w in table.negate else "yes", "cue", w)
+    tables = _yes_no_words(lang)
+    for rule in (_leading, _hedge):
+        for table in tables:
+            found = rule(sentence, table, lang)
+            if found is not None:
+                return found
+    cues = [cue for table in tables if (cue := _cue(sentence, table, lang)) is not None]
+    if cues:  # the earliest cue, whichever table it is from
+        return min(cues, key=lambda c: c[0])[1]
     return YesNoAnswer(None, "unparsed")
+
+
+def _strip_prefixes(words: list[str], table: _YesNoWords) -> list[str]:
+    stripped = True
+    while stripped and words:
+        stripped = False
+        for prefix in table.prefixes:
+            if prefix and tuple(words[: len(prefix)]) == prefix:
+                words, stripped = words[len(prefix) :], True
+    return words
+
+
+def _leading(sentence: str, table: _YesNoWords, lang: str) -> YesNoAnswer | None:
+    if table.spaced:
+        words = _strip_prefixes(_words(sentence, lang), table)
+        if words and (words[0] in table.yes or words[0] in table.no) and _ends_clause(sentence, words[0]):
+            return YesNoAnswer("yes" if words[0] in table.yes else "no", "leading", words[0])
+        return None
+    text = "".join(_words(sentence, lang))
+    hits = [w for w in table.yes | table.no if text.startswith(w)]
+    if not hits:
+        return None
+    word = max(hits, key=len)  # 没有 (no) before 有 (yes)
+    return YesNoAnswer("yes" if word in table.yes else "no", "leading", word)
+
+
+def _hedge(sentence: str, table: _YesNoWords, lang: str) -> YesNoAnswer | None:
+    words = _words(sentence, lang)
+    text = "".join(words)
+    for hedge, hedge_words in table.hedges:
+        if _contains(words, hedge_words) if table.spaced else (hedge_words and hedge_words[0] in text):
+            return YesNoAnswer(None, "hedge", hedge)
+    return None
+
+
+def _cue(sentence: str, table: _YesNoWords, lang: str) -> tuple[int, YesNoAnswer] | None:
+    """(position, answer) of the first affirming or negating word in the sentence."""
+    text = fold(sentence, lang).replace("n't", " not")
+    if table.spaced:
+        for m in _WORD.finditer(text):
+            w = m.group()
+            if w in table.negate or w in table.affirm:
+                return m.start(), YesNoAnswer("no" if w in table.negate else "yes", "cue", w)
+        return None
+    hits = [(text.find(w), -len(w), w) for w in table.negate | table.affirm if w in text]
+    if not hits:
+        return None
+    pos, _, word = min(hits)  # the earliest, the longest at one place: 没有 before 有
+    return pos, YesNoAnswer("no" if word in table.negate else "yes", "cue", word)
 
 
 def _ends_clause(sentence: str, first: str) -> bool:
@@ -170,39 +257,47 @@ def pope_reference_parse(text: str) -> YesNo:
 
 # --- multiple-choice options ---------------------------------------------------------------------------
 
-# Phrases after which a letter is the chosen option; matched case-insensitively on NFC text. English is
-# accepted for every language. Romanian phrases also match without diacritics ("raspunsul").
-_ANSWER_PHRASES: dict[str, tuple[str, ...]] = {
-    "en": (
-        r"(?:correct\s+|right\s+|final\s+|best\s+)?(?:answer|option|choice)(?:\s+is|\s*:)",
-        r"(?:option|choice)",
-    ),
-    "fr": (
-        r"(?:bonne\s+)?r[ée]ponse(?:\s+(?:correcte|exacte))?(?:\s+est|\s*:)",
-        r"(?:bonne\s+)?(?:option|choix|lettre)(?:\s+(?:correcte|exacte))?(?:\s+est|\s*:)?",
-    ),
-    "ro": (
-        r"r[ăa]spuns(?:ul)?(?:\s+corect)?(?:\s+(?:este|e)|\s*:)",
-        r"(?:varianta|op[țt]iunea)(?:\s+corect[ăa])?(?:\s+(?:este|e)|\s*:)?",
-    ),
-}
-_OPTION_WORD = r"(?i:option|l'option|varianta|op[țt]iunea|lettre|letter)"
+# A letter after a phrase: bracketed, or upper case and not starting a word ("la réponse est (B)", "die
+# Antwort ist C"), maybe after an option word ("la réponse est l'option B").
 _LETTER_AFTER = r"\s*(?:{word}\s*)?(?:\((?P<p>[A-Za-z])\)|\[(?P<b>[A-Za-z])\]|(?P<u>[A-Z])(?![^\W_]))"
 _ALONE = re.compile(r"^[\(\[]?([A-Za-z])[\)\]]?\s*[.):]?$")
 _LABELLED = re.compile(r"^(?:([A-Z])\s*[.):]|[\(\[]([A-Za-z])[\)\]]|([a-z])\))\s+\S")
 _BRACKETED = re.compile(r"[\(\[]([A-Z])[\)\]]")
 _MARKUP = str.maketrans({"*": " ", "`": " ", "#": " ", "_": " "})
+_CLAUSE_END = r"(?=\s*(?:[.!?,;:)\]。！？]|$))"
 
 
-@lru_cache(maxsize=16)
-def _phrase_patterns(lang: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-    """(phrase + letter, phrase + rest of the sentence) patterns for `lang` and English."""
-    phrases = [p for code in dict.fromkeys((lang, "en")) for p in _ANSWER_PHRASES.get(code, ())]
-    after = _LETTER_AFTER.format(word=_OPTION_WORD)
-    # the phrase is case-insensitive and starts a word; the bare letter after it must be upper case
-    letter = [re.compile(rf"(?<![^\W_])(?i:{p}){after}") for p in phrases]
-    rest = [re.compile(rf"(?<![^\W_])(?i:{p})\s*(?P<rest>[^\n.!?;]+)") for p in phrases]
-    return letter, rest
+@dataclass(frozen=True)
+class _OptionPatterns:
+    letter: list[re.Pattern[str]]  # phrase + letter
+    rest: list[re.Pattern[str]]  # phrase + the rest of its sentence (to match a choice's text)
+    copula: list[re.Pattern[str]]  # "c'est B", "este D": a letter after a copula
+    letter_words: frozenset[str]  # "A", "À", "O": words of the language that look like a letter
+
+
+@lru_cache(maxsize=64)
+def _option_patterns(lang: str) -> _OptionPatterns:
+    """The patterns of `lang` and English (phrases are case-insensitive and start a word)."""
+    tables = _tables(lang)
+    words = [re.escape(w) for t in tables for w in t.options.option_words]
+    word = f"(?i:{'|'.join(sorted(words, key=len, reverse=True))})" if words else "(?!)"
+    after = _LETTER_AFTER.format(word=word)
+    start = {t.code: "" if not t.spaced else r"(?<![^\W_])" for t in tables}
+    letter = [re.compile(rf"{start[t.code]}(?i:{p}){after}") for t in tables for p in t.options.phrases]
+    rest = [
+        re.compile(rf"{start[t.code]}(?i:{p})\s*(?P<rest>[^\n.!?;。！？]+)")
+        for t in tables
+        for p in t.options.phrases
+    ]
+    gap = {t.code: r"\s+" if t.spaced else r"\s*" for t in tables}
+    copula = [
+        re.compile(
+            rf"{start[t.code]}(?i:{re.escape(c)}){gap[t.code]}(?:\((?P<p>[A-Za-z])\)|(?P<u>[A-Z])(?![^\W_]))"
+        )
+        for t in tables
+        for c in sorted(t.options.copulas, key=len, reverse=True)
+    ]
+    return _OptionPatterns(letter, rest, copula, frozenset(w for t in tables for w in t.options.letter_words))
 
 
 def parse_option(text: str, choices: list[str], lang: str) -> OptionAnswer:
@@ -219,7 +314,7 @@ def parse_option(text: str, choices: list[str], lang: str) -> OptionAnswer:
     by_text = _choice_by_text(clean, choices, lang)
     if by_text is not None:
         return OptionAnswer(by_text, "text", choices[by_text])
-    for pattern in _phrase_patterns(lang)[1]:
+    for pattern in _option_patterns(lang).rest:
         for m in pattern.finditer(clean):
             hit = _choice_by_text(m.group("rest"), choices, lang)
             if hit is not None:
@@ -235,14 +330,26 @@ def _letter_rules(clean: str, first_line: str, lang: str) -> tuple[str, str] | N
     m = _LABELLED.match(clean)
     if m:
         return next(g for g in m.groups() if g), "labelled"
-    hits = [m for p in _phrase_patterns(lang)[0] for m in p.finditer(clean)]
+    patterns = _option_patterns(lang)
+    hits = [m for p in patterns.letter for m in p.finditer(clean)]
     if hits:
         first = min(hits, key=lambda m: m.start())
         return next(first.group(g) for g in ("p", "b", "u") if first.group(g)), "phrase"
     bracketed = set(_BRACKETED.findall(clean))
     if len(bracketed) == 1:
         return bracketed.pop(), "bracketed"
+    copulas = [m for p in patterns.copula for m in p.finditer(clean) if _names_letter(m, clean, patterns)]
+    if copulas:
+        first = min(copulas, key=lambda m: m.start())
+        return first.group("p") or first.group("u"), "copula"
     return None
+
+
+def _names_letter(m: re.Match[str], clean: str, patterns: _OptionPatterns) -> bool:
+    """A copula's letter is an option unless it is a word of the language going on ("este O pisică")."""
+    if m.group("p"):
+        return True
+    return m.group("u") not in patterns.letter_words or re.match(_CLAUSE_END, clean[m.end() :]) is not None
 
 
 def _choice_by_text(text: str, choices: list[str], lang: str) -> int | None:
@@ -263,19 +370,7 @@ _VQA_KEEP = set("'.")  # the apostrophe (contractions, elisions) and the period 
 _COMMA_IN_NUMBER = re.compile(r"(\d)(,)(\d)")
 _PERIOD = re.compile(r"(?!<=\d)(\.)(?!\d)")  # sic: the official pattern drops a period unless a digit follows
 _ELISION = re.compile(r"\b([^\W\d_]{1,2}')(?=[^\W_])")  # l'homme -> l' homme, d'eau -> d' eau
-# the official table's entries with lower-case keys (it lowercases before looking up, so "Im" never hits)
-_EN_CONTRACTED = (
-    "ain't aren't can't could've couldn't couldn't've didn't doesn't don't hadn't hadn't've hasn't "
-    "haven't he'd he'd've he's how'd how'll how's isn't it'd it'd've it'll ma'am mightn't mightn't've "
-    "might've mustn't must've needn't not've o'clock oughtn't shan't she'd've she's should've shouldn't "
-    "shouldn't've somebody'd've somebody'll somebody's someone'd someone'd've someone'll someone's "
-    "something'd something'd've something'll that's there'd there'd've there're there's they'd they'd've "
-    "they'll they're they've 'twas wasn't we'd've we've weren't what'll what're what's what've when's "
-    "where'd where's where've who'd who'd've who'll who's who've why'll why're why's won't would've "
-    "wouldn't wouldn't've y'all y'all'll y'all'd've you'd you'd've you'll you're you've"
-)
-_EN_CONTRACTIONS = {w.replace("'", ""): w for w in _EN_CONTRACTED.split()}
-_EN_EXTRA_NUMBERS = {"none": "0"}  # the official map reads "none" as 0 (for counting questions)
+_BETWEEN_UNSPACED = re.compile(r"(?<=[^\x00-\u024f])\s+(?=[^\x00-\u024f])")
 
 
 def _is_punct(c: str) -> bool:
@@ -300,29 +395,56 @@ def _vqa_punctuation(text: str) -> str:
     return _PERIOD.sub("", out)
 
 
+@dataclass(frozen=True)
+class _VqaWords:
+    articles: frozenset[str]
+    numbers: dict[str, str]
+    phrases: tuple[tuple[re.Pattern[str], str], ...]  # number words with a hyphen or space: "dix-sept"
+    contractions: dict[str, str]
+
+
+@lru_cache(maxsize=64)
+def _vqa_words(lang: str) -> _VqaWords:
+    table = pack(lang)
+    numbers = {lowercase(w, lang): str(d) for w, d in (table.numbers | table.answer_numbers).items()}
+    phrases = tuple(
+        (re.compile(rf"(?<![^\W_]){re.escape(w)}(?![^\W_])"), d)
+        for w, d in sorted(numbers.items(), key=lambda kv: -len(kv[0]))
+        if not _WORD.fullmatch(w)
+    )
+    contractions = {lowercase(k, lang): v for k, v in table.contractions.items()}
+    return _VqaWords(frozenset(lowercase(a, lang) for a in table.articles), numbers, phrases, contractions)
+
+
 def normalize_vqa(text: str, lang: str) -> str:
-    """A VQA answer in canonical form for exact matching, with `lang`'s articles and number words."""
-    table = LANGUAGES.get(lang)
+    """A VQA answer in canonical form for exact matching, with `lang`'s articles and number words.
+
+    A word that is both an article and a number is a number when it is the whole answer; an article that
+    is the whole answer stays ("a" read off a sign), so that it can match, where the official code makes
+    it the empty string (which matches only because it also makes an empty prediction match).
+    """
+    table = pack(lang)
+    words_of = _vqa_words(lang)
     text = normalize(text.replace("\n", " ").replace("\t", " "), lang).strip()
-    if lang in ("fr", "ro"):
+    if table.normalize.decimal_comma:
         text = re.sub(r"(\d),(\d)", r"\1.\2", text)  # decimal comma: "3,5" is 3.5
+    text = lowercase(text, lang)
+    for pattern, digits in words_of.phrases:
+        text = pattern.sub(digits, text)
     text = _vqa_punctuation(text)
-    text = text.lower()
-    if lang == "fr":
+    if table.normalize.elision:
         text = _ELISION.sub(r"\1 ", text)
+    if not table.spaced:
+        text = _BETWEEN_UNSPACED.sub("", text)
+        return words_of.numbers.get(text, text)
     words = text.split()
-    numbers = dict(table.number_words) if table else {}
-    articles = set(table.articles) if table else set()
-    if lang == "en":
-        numbers |= _EN_EXTRA_NUMBERS
+    numbers, articles = words_of.numbers, words_of.articles
     out = []
     for w in words:
-        if w in articles and (w not in numbers or len(words) > 1):
+        if w in articles and len(words) > 1:
             continue
         out.append(numbers.get(w, w))
-    if lang == "en":
-        out = [_EN_CONTRACTIONS.get(w, w) for w in out]
-    return " ".join(out)
+    return " ".join(words_of.contractions.get(w, w) for w in out)
 
 
 def vqa_matches(prediction: str, answers: list[str], lang: str) -> tuple[str, list[bool]]:

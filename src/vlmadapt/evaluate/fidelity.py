@@ -25,18 +25,27 @@ from typing import Any
 
 import numpy as np
 
+from vlmadapt.errors import VlmadaptError
 from vlmadapt.evaluate.metrics import RefSets
-from vlmadapt.languages import LANGUAGES, RO_CEDILLA_LETTERS, RO_COMMA_LETTERS, normalize
+from vlmadapt.languages import LANGUAGES, RO_CEDILLA_LETTERS, RO_COMMA_LETTERS, confusable, normalize, pack
 
-CANDIDATES = ("en", "fr", "ro", "es", "it", "de", "pt")
+CANDIDATES = confusable("en")
 
 
 @lru_cache(maxsize=8)
-def _detector(candidates: tuple[str, ...]) -> Any:
+def _detector(candidates: tuple[str, ...]) -> tuple[Any, dict[str, str]]:
+    """A lingua detector among the candidates, and lingua's ISO 639-1 code -> the pack's code."""
     from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-    codes = [IsoCode639_1.from_str(c) for c in candidates]
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+    by_lingua = {pack(c).lingua or c: c for c in candidates}
+    try:
+        codes = [IsoCode639_1.from_str(c) for c in by_lingua]
+    except ValueError:
+        raise VlmadaptError(
+            f"language identification: lingua does not know one of {', '.join(by_lingua)} (ISO 639-1 codes); "
+            "set `lingua:` in the language's pack to the code lingua uses, or leave it out"
+        ) from None
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build(), by_lingua
 
 
 def _words(text: str) -> list[str]:
@@ -50,11 +59,14 @@ def short_answer_language(text: str, candidates: tuple[str, ...]) -> str | None:
     if not words:
         return None
     found = {
-        code
-        for code in candidates
-        if code in LANGUAGES and all(w in LANGUAGES[code].yes + LANGUAGES[code].no for w in words)
+        code for code in candidates if code in LANGUAGES and all(w in _yes_no_words(code) for w in words)
     }
     return found.pop() if len(found) == 1 else None
+
+
+@lru_cache(maxsize=64)
+def _yes_no_words(code: str) -> frozenset[str]:
+    return frozenset(w for word in LANGUAGES[code].yes + LANGUAGES[code].no for w in _words(word))
 
 
 Lexicon = dict[str, frozenset[str]]  # language -> the words of its reference answers
@@ -88,8 +100,9 @@ def identify(
         if found is None and lexicon:
             found = lexicon_language(text, {c: w for c, w in lexicon.items() if c in candidates})
         return found
-    found = _detector(candidates).detect_language_of(text)
-    return None if found is None else str(found.iso_code_639_1.name).lower()
+    detector, by_lingua = _detector(candidates)
+    found = detector.detect_language_of(text)
+    return None if found is None else by_lingua[str(found.iso_code_639_1.name).lower()]
 
 
 @dataclass

@@ -30,6 +30,7 @@ import numpy as np
 from vlmadapt.errors import VlmadaptError, lookup
 from vlmadapt.evaluate.answers import PARSER_VERSION, parse_option, parse_yes_no, vqa_accuracy, vqa_matches
 from vlmadapt.evaluate.base import SampleScores, Scorer
+from vlmadapt.languages import RO_CEDILLA_LETTERS, pack
 from vlmadapt.records import Example, Task
 
 RefSets = list[list[str]]
@@ -437,6 +438,8 @@ def fidelity_scores(
         reference_lexicon,
     )
 
+    if not pack(lang).lingua:  # lingua does not know the language: no fidelity to measure
+        return []
     candidates = CANDIDATES if lang == "en" else ("en", lang)
     pairs = [
         pair
@@ -446,7 +449,7 @@ def fidelity_scores(
     ]
     lexicon = reference_lexicon(pairs) if any(code != lang for code, _ in pairs) else None
     metrics: list[Any] = [LanguageFidelity(lang=lang, candidates=candidates, lexicon=lexicon)]
-    if lang == "ro":
+    if set(RO_CEDILLA_LETTERS) <= set(pack(lang).normalize.replace):  # the pack folds legacy ş ţ
         metrics.append(RomanianCedillaShare())
     return [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
 

@@ -95,11 +95,12 @@ def _without_mt(ex: Example, answer: str) -> str | None:
     if ex.lang == PIVOT or ex.task is Task.multiple_choice:
         return answer
     hedged = any(h in answer.casefold() for h in LANGUAGES[PIVOT].hedges)  # "not sure" is no "no"
-    if ex.task is Task.yes_no and ex.lang in LANGUAGES and not hedged:
+    target = LANGUAGES.get(ex.lang)
+    if ex.task is Task.yes_no and target and target.yes and target.no and not hedged:
         words = answer.strip().split(maxsplit=1)
         first = words[0].strip(_PUNCT).casefold() if words else ""
         if first in LANGUAGES[PIVOT].yes:
-            return LANGUAGES[ex.lang].yes[0]
+            return target.yes[0]
         if first in LANGUAGES[PIVOT].no:
-            return LANGUAGES[ex.lang].no[0]
+            return target.no[0]
     return None

@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.languages import normalize
+from vlmadapt.languages import confusable, normalize, pack
 from vlmadapt.records import Example
 from vlmadapt.translate.fields import leaf_pairs, shape_problems
 from vlmadapt.translate.protect import PLACEHOLDER, URL, text_problems
 
-DEFAULT_CANDIDATES = ("en", "fr", "ro", "es", "it", "pt", "de")
+DEFAULT_CANDIDATES = ("en", "fr", "ro", "es", "it", "pt", "de")  # beside the target's `confusable`
 
 
 def structure_problems(ex: Example) -> list[str]:
@@ -86,14 +86,14 @@ class LanguageId:
     def __init__(self, candidates: Sequence[str], target: str) -> None:
         from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-        codes = list(dict.fromkeys([*candidates, target]))
+        codes = list(dict.fromkeys(pack(c).lingua or c for c in [*candidates, *confusable(target), target]))
         try:
             isos = [IsoCode639_1.from_str(c) for c in codes]
         except ValueError:
             raise VlmadaptError(
                 f"quality.candidates: lingua does not know one of {', '.join(codes)} (ISO 639-1 codes)"
             ) from None
-        self.target = Language.from_iso_code_639_1(IsoCode639_1.from_str(target))
+        self.target = Language.from_iso_code_639_1(IsoCode639_1.from_str(pack(target).lingua or target))
         self.detector = LanguageDetectorBuilder.from_iso_codes_639_1(*isos).build()
 
     def confidence(self, texts: Sequence[str]) -> list[float]:

@@ -7,13 +7,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from vlmadapt.languages import LANGUAGES
-from vlmadapt.synthesize.prompts import INDEFINITE_ARTICLES, JUDGE_PROMPT, QUESTION_TEMPLATES, SYSTEM_PROMPT
+from vlmadapt.languages import LANGUAGES, Language, language
+from vlmadapt.synthesize.prompts import JUDGE_PROMPT, SYSTEM_PROMPT
 from vlmadapt.translate.backends import BackendConfig
 from vlmadapt.translate.postedit import PostEditConfig
 
 Sampling = Literal["random", "popular", "adversarial"]
 SAMPLINGS: tuple[Sampling, ...] = ("random", "popular", "adversarial")
+
+
+def _synthesizable(lang: Language) -> bool:
+    words = lang.synthesis
+    return bool(lang.yes and lang.no and words.exists_question and words.indefinite_articles)
 
 
 def _with_prompt(value: Any, prompt: str) -> Any:
@@ -34,11 +39,15 @@ class YesNoConfig(BaseModel):
     # How absent objects are drawn from other images' objects; the j-th absent question of the i-th image
     # uses sampling[(i + j) % len(sampling)], so the three are mixed evenly over the set.
     sampling: list[Sampling] = Field(default_factory=lambda: list(SAMPLINGS), min_length=1)
-    templates: dict[str, str] = Field(default_factory=dict)  # per language, overriding QUESTION_TEMPLATES
+    # per language, overriding the pack's synthesis.exists_question
+    templates: dict[str, str] = Field(default_factory=dict)
     balance: bool = True  # add present/absent questions to even out the generated yes/no answers
 
     def template(self, lang: str) -> str:
-        return self.templates.get(lang) or QUESTION_TEMPLATES[lang]
+        given = self.templates.get(lang) or language(lang).synthesis.exists_question
+        if given is None:
+            raise ValueError(f"{lang!r}: no object question; set synthesis.exists_question in its pack")
+        return given
 
 
 class DedupeConfig(BaseModel):
@@ -86,10 +95,11 @@ class SynthesizeConfig(BaseModel):
     @field_validator("target")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        known = sorted(set(LANGUAGES) & set(QUESTION_TEMPLATES) & set(INDEFINITE_ARTICLES))
+        known = [c for c in LANGUAGES if _synthesizable(LANGUAGES[c])]
         if value not in known:
             raise ValueError(
-                f"{value!r}: no yes/no words and question template for it; known: {', '.join(known)}"
+                f"{value!r}: no language pack with yes/no words, an object question "
+                f"(synthesis.exists_question) and indefinite articles; packs with them: {', '.join(known)}"
             )
         return value
 

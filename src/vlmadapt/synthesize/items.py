@@ -17,9 +17,9 @@ from typing import Any, Literal
 from vlmadapt.evaluate.answers import fold, parse_yes_no
 from vlmadapt.evaluate.fidelity import identify
 from vlmadapt.jsonl import Rejects
+from vlmadapt.languages import language
 from vlmadapt.synthesize.config import SynthesizeConfig
 from vlmadapt.synthesize.llm import Answer
-from vlmadapt.synthesize.prompts import INDEFINITE_ARTICLES
 from vlmadapt.synthesize.schema import Reply
 from vlmadapt.synthesize.text import (
     caption_vocabulary,
@@ -99,7 +99,7 @@ def _item(index: int, question: str, answer: str, cfg: SynthesizeConfig) -> Item
 
 def _problem(item: Item, vocab: frozenset[str], cfg: SynthesizeConfig) -> str | None:
     """Why the item is rejected before judging and dedupe, or None (a flagged language is noted on it)."""
-    if mentions_captions(item.question) or mentions_captions(item.answer):
+    if mentions_captions(item.question, cfg.target) or mentions_captions(item.answer, cfg.target):
         return "mentions_captions: talks about the descriptions, not the image"
     if cfg.language_check != "off":
         wrong = _other_language(item, cfg)
@@ -139,7 +139,7 @@ def lexical_problem(item: Item, vocab: frozenset[str], lang: str) -> str | None:
 
 def objects_of(texts: list[str], vocab: frozenset[str], cfg: SynthesizeConfig) -> list[Obj]:
     """Indefinite noun phrases whose words all occur in the captions, one per object."""
-    articles = {fold(a) for a in INDEFINITE_ARTICLES[cfg.target]}
+    articles = {fold(a) for a in language(cfg.target).synthesis.indefinite_articles}
     seen: dict[tuple[str, ...], Obj] = {}
     for raw in texts:
         text = postedit(raw.strip().rstrip("."), cfg.target, cfg.postedit)

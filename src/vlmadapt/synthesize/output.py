@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmadapt.jsonl import iter_jsonl
-from vlmadapt.languages import LANGUAGES
+from vlmadapt.languages import language
 from vlmadapt.records import Example, Task
 from vlmadapt.synthesize.balance import Absent, object_question
 from vlmadapt.synthesize.config import SynthesizeConfig
@@ -19,7 +19,7 @@ def image_records(
     screened: Screened, present: Sequence[Obj], absent: Sequence[Absent], cfg: SynthesizeConfig
 ) -> list[Example]:
     """Generated items first (open VQA, or yes/no), then the present and the absent object questions."""
-    group, words = screened.group, LANGUAGES[cfg.target]
+    group, words = screened.group, language(cfg.target)
     out = [_generated(group, item, screened.attempts, cfg.target) for item in screened.items]
     for j, obj in enumerate(present):
         about = {"kind": "present", "object": obj.text}
@@ -43,7 +43,7 @@ def _generated(group: ImageGroup, item: Item, attempts: int, lang: str) -> Examp
         about["lang_id"] = item.lang_id
     if item.label is not None:
         about["answer"] = item.answer  # the full answer; `answers` holds the bare yes/no word
-        word = LANGUAGES[lang].yes[0] if item.label == "yes" else LANGUAGES[lang].no[0]
+        word = language(lang).yes[0] if item.label == "yes" else language(lang).no[0]
         return _yes_no(group, f"qa-{item.index}", item.question, word, about, lang)
     return Example(
         id=f"{group.prefix}-qa-{item.index}",
@@ -78,7 +78,7 @@ def summarize(
     kinds: Counter[str] = Counter()
     sampling: Counter[str] = Counter()
     answers: Counter[str] = Counter()
-    yes, no = LANGUAGES[lang].yes[0], LANGUAGES[lang].no[0]
+    yes, no = language(lang).yes[0], language(lang).no[0]
     for _, raw in iter_jsonl(output) if output.exists() else []:
         about = raw.get("meta", {}).get("synthesis", {})
         tasks[raw["task"]] += 1

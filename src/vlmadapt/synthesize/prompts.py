@@ -43,17 +43,3 @@ def judge_message(captions: Sequence[str], question: str, answer: str) -> str:
         f"Descriptions of one image:\n{listed}\n\nQuestion: {question}\nAnswer: {answer}\n\n"
         "Do the descriptions support this answer? Reply yes or no."
     )
-
-
-# Object-existence questions (POPE's "Is there a/an {} in the image?"), with the indefinite noun phrase
-# the LLM listed, and the indefinite articles such a phrase starts with.
-QUESTION_TEMPLATES: dict[str, str] = {
-    "en": "Is there {obj} in the image?",
-    "fr": "Y a-t-il {obj} dans l'image ?",
-    "ro": "Există {obj} în imagine?",
-}
-INDEFINITE_ARTICLES: dict[str, tuple[str, ...]] = {
-    "en": ("a", "an", "some"),
-    "fr": ("un", "une", "des"),
-    "ro": ("un", "o", "niște"),
-}

@@ -16,6 +16,7 @@ from pydantic.json_schema import JsonDict
 
 from vlmadapt.evaluate.answers import parse_yes_no
 from vlmadapt.jsonl import validation_problem
+from vlmadapt.languages import LANGUAGES
 
 # Parsing ignores extra keys ("type", "difficulty"), but the schema sent for constrained decoding forbids
 # them: OpenAI's strict mode requires "additionalProperties": false on every object.
@@ -76,11 +77,12 @@ def parse_reply(reply: str) -> Reply | Invalid:
 
 
 def parse_judgment(reply: str) -> Literal["yes", "no"] | Invalid:
-    """The judge's yes or no (English, or the yes/no words of fr and ro), or Invalid."""
+    """The judge's yes or no (in English, or in any language with a pack), or Invalid."""
     label = parse_yes_no(reply, "en").label
-    if label is None:
-        for lang in ("ro", "fr"):
-            label = label or parse_yes_no(reply, lang).label
+    for lang in LANGUAGES:
+        if label is not None:
+            break
+        label = parse_yes_no(reply, lang).label
     return label if label is not None else Invalid(f"no yes/no answer: {reply[:80]!r}")
 
 

@@ -15,53 +15,23 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from vlmadapt.evaluate.answers import fold
-from vlmadapt.languages import LANGUAGES, normalize
+from vlmadapt.languages import normalize, pack
 
 _WORD = re.compile(r"[^\W_]+")
-
-# Function words, question words, "be / have / there is", and the words for "image": none of them says
-# anything a caption must support. Folded forms (no diacritics).
-_STOP: dict[str, str] = {
-    "en": """a an the some and or but of in on at to from with without by for into onto over under near
-        next behind front top is are was were be been being am do does did doing has have had there here
-        this that these those it its he she they them his her their him who what which where when why how
-        whose whom any one's image picture photo photograph scene shown seen visible can could would
-        should will may might very also just s""",
-    "fr": """le la les l un une des du de d et ou mais a au aux en dans sur sous avec sans pour par vers pres
-        devant derriere entre chez est sont etait etaient etre ont avoir il elle ils elles on y ce c cet
-        cette ces qu que qui quoi quel quelle quels quelles comment combien pourquoi quand image photo
-        photographie scene voit se s son sa ses leur leurs t n j m ne pas""",
-    "ro": """un o niste unui unei unor cel cea cei cele lui ei lor al a ai ale si sau dar de la in pe cu din
-        spre pentru langa sub peste dupa intre catre fara prin printre despre este e sunt era erau fi fost
-        are au avea exista ce cine care unde cand cum cat cata cati cate fel imagine imaginea fotografie
-        fotografia poza scena se vede vad acesta aceasta acest aceste acestia asta acolo aici el ea ele il
-        sa sale sai isi vreun vreo""",
-}
-
-# Question words: not content a caption must support, but they tell "Where is the cat?" from "Is there a
-# cat?", so near-duplicate detection keeps them.
-_INTERROGATIVES: dict[str, str] = {
-    "en": "what which who whom whose where when why how",
-    "fr": "que quoi quel quelle quels quelles qui ou comment combien pourquoi quand",
-    "ro": "ce cine care unde cand cum cat cata cati cate",
-}
-
-# A question that mentions the source text gives the game away ("What does the caption say?").
-_MENTIONS = re.compile(r"\b(caption|descri|legend|mention|subtitl|sentence|propozit|phrase)\w*")
 
 
 @lru_cache(maxsize=16)
 def stopwords(lang: str) -> frozenset[str]:
-    """Words that are never content: the table above plus the language's articles and yes/no words."""
-    known = LANGUAGES.get(lang)
-    extra = [*known.articles, *known.yes, *known.no] if known else []
-    return frozenset(w for text in (_STOP.get(lang, ""), *extra) for w in _WORD.findall(fold(text)))
+    """Words that are never content: function words, question words, "be / have / there is" and the words
+    for "image" (the pack's synthesis.stopwords), and its articles and yes/no words."""
+    known = pack(lang)
+    given = [*known.synthesis.stopwords, *known.articles, *known.yes, *known.no]
+    return frozenset(w for text in given for w in _WORD.findall(fold(text)))
 
 
 @lru_cache(maxsize=16)
 def _numbers(lang: str) -> dict[str, str]:
-    known = LANGUAGES.get(lang)
-    return {fold(w): d for w, d in known.number_words.items()} if known else {}
+    return {fold(w): d for w, d in pack(lang).number_words.items()}
 
 
 def words(text: str, lang: str) -> list[str]:
@@ -112,15 +82,23 @@ def ungrounded(text: str, vocabulary: frozenset[str], lang: str) -> list[str]:
     return [w for w in content_words(text, lang) if not occurs(w, vocabulary)]
 
 
-def mentions_captions(text: str) -> bool:
-    """True when the text talks about the caption / description / legend rather than the image."""
-    return bool(_MENTIONS.search(fold(text)))
+@lru_cache(maxsize=16)
+def _mentions(lang: str) -> re.Pattern[str] | None:
+    stems = [fold(s) for code in dict.fromkeys((lang, "en")) for s in pack(code).synthesis.mention_stems]
+    return re.compile(rf"\b(?:{'|'.join(map(re.escape, stems))})\w*") if stems else None
+
+
+def mentions_captions(text: str, lang: str) -> bool:
+    """True when the text talks about the caption / description / legend rather than the image (a
+    question that mentions the source text gives the game away: "What does the caption say?")."""
+    pattern = _mentions(lang)
+    return pattern is not None and pattern.search(fold(text)) is not None
 
 
 def token_similarity(a: str, b: str, lang: str) -> float:
     """Jaccard similarity of the two texts' content and question words: "Ce ține bărbatul în mână?" and
     "Ce ține bărbatul în mâna sa?" score 1.0, "Unde este pisica?" and "Există o pisică în imagine?" 0.5."""
-    keep = frozenset(_INTERROGATIVES.get(lang, "").split())
+    keep = frozenset(fold(w) for w in pack(lang).synthesis.interrogatives)
     ta, tb = set(content_words(a, lang, keep)), set(content_words(b, lang, keep))
     if not ta or not tb:
         return float(words(a, lang) == words(b, lang))

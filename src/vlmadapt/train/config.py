@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vlmadapt.config import build_config, load_config
+from vlmadapt.config import build_config, deep_merge, load_config
 from vlmadapt.errors import ConfigError
 from vlmadapt.prompts import PromptConfig
 
@@ -181,20 +181,10 @@ def stage_configs(cfg: TrainConfig, source: str = "config") -> list[TrainConfig]
         if "stages" in stage or "output_dir" in stage:
             raise ConfigError(f"{source}: stages.{i}: a stage cannot set 'stages' or 'output_dir'")
         name = str(stage.get("name") or f"stage{i + 1}")
-        merged = _deep_merge(base, stage)
+        merged = deep_merge(base, stage)
         merged["output_dir"] = str(cfg.output_dir / f"{i + 1:02d}-{name}")
         merged["name"] = name
         if i > 0:  # later stages start from the previous stage's model; the assembly happens once
             merged.pop("assemble", None)
         out.append(build_config(TrainConfig, merged, f"{source}: stages.{i} ({name})"))
-    return out
-
-
-def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        if isinstance(v, dict) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
     return out

@@ -35,9 +35,6 @@ DEFAULT_SYSTEM_PROMPT = (
     "Reply with the translation only, without quotes, notes or explanations."
 )
 
-# Names for prompts when a language has no entry in languages.LANGUAGES.
-_NAMES = {"de": "German", "es": "Spanish", "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "pl": "Polish"}
-
 
 class BackendConfig(BaseModel):
     """How to reach and run a translation model. Fields a backend does not use are ignored by it."""
@@ -126,8 +123,9 @@ def make_backend(cfg: BackendConfig, source: str, target: str) -> Backend:
 
 
 def lang_name(code: str) -> str:
+    """The English name of a language for prompts ("Romanian"), from its pack; the code without one."""
     known = LANGUAGES.get(code)
-    return known.name if known else _NAMES.get(code, code)
+    return known.name if known else code
 
 
 def chat_messages(cfg: BackendConfig, source: str, target: str, text: str) -> list[dict[str, str]]:

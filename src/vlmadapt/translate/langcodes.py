@@ -1,4 +1,5 @@
-"""The language codes each MT model family needs, found from the tokenizer's vocabulary.
+"""The language codes each MT model family needs, found from the tokenizer's vocabulary and the language
+packs (`mt:` in a pack: flores, iso3, m2m100, madlad).
 
 ==============================  =====================================================================
 family                          how the target language is chosen
@@ -20,29 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vlmadapt.errors import VlmadaptError
-
-# ISO 639-1 -> FLORES-200 (NLLB) and ISO 639-3 (OPUS-MT multi-target tokens).
-FLORES = {
-    "en": "eng_Latn",
-    "fr": "fra_Latn",
-    "ro": "ron_Latn",
-    "de": "deu_Latn",
-    "es": "spa_Latn",
-    "it": "ita_Latn",
-    "pt": "por_Latn",
-    "nl": "nld_Latn",
-    "pl": "pol_Latn",
-}
-ISO3 = {
-    "en": "eng",
-    "fr": "fra",
-    "ro": "ron",
-    "de": "deu",
-    "es": "spa",
-    "it": "ita",
-    "pt": "por",
-    "nl": "nld",
-}
+from vlmadapt.languages import pack
 
 
 @dataclass(frozen=True)
@@ -68,21 +47,22 @@ def language_codes(
     if any(t.startswith(">>") and t.endswith("<<") for t in vocab):
         return _marian(vocab, model_name, target, target_code)
     if any(t.startswith("<2") and t.endswith(">") for t in vocab):
-        token = f"<2{target_code or target}>"
+        token = f"<2{target_code or pack(target).mt.madlad or target}>"
         _need(token, vocab, model_name, "MADLAD-400 target token")
         return LanguageCodes("madlad", prefix=f"{token} ")
     if "eng_Latn" in vocab:
-        src, tgt = source_code or FLORES.get(source), target_code or FLORES.get(target)
+        src, tgt = source_code or pack(source).mt.flores, target_code or pack(target).mt.flores
         for code, side in ((src, source), (tgt, target)):
             if code is None:
                 raise VlmadaptError(
                     f"{model_name}: no FLORES-200 code known for {side!r}; set backend.source_code / "
-                    "backend.target_code (for example ron_Latn)"
+                    "backend.target_code (for example ron_Latn), or mt.flores in its language pack"
                 )
             _need(code, vocab, model_name, "NLLB language code")
         return LanguageCodes("nllb", src_lang=src, forced_bos_token_id=vocab[tgt])
     if "__en__" in vocab:
-        src, tgt = source_code or source, target_code or target
+        src = source_code or pack(source).mt.m2m100 or source
+        tgt = target_code or pack(target).mt.m2m100 or target
         _need(f"__{src}__", vocab, model_name, "M2M100 language token")
         _need(f"__{tgt}__", vocab, model_name, "M2M100 language token")
         return LanguageCodes("m2m100", src_lang=src, forced_bos_token_id=vocab[f"__{tgt}__"])
@@ -90,7 +70,7 @@ def language_codes(
 
 
 def _marian(vocab: dict[str, int], model_name: str, target: str, target_code: str | None) -> LanguageCodes:
-    candidates = [target_code] if target_code else [ISO3.get(target, target), target]
+    candidates = [target_code] if target_code else [pack(target).mt.iso3 or target, target]
     for code in candidates:
         if code and f">>{code}<<" in vocab:
             return LanguageCodes("marian-multi", prefix=f">>{code}<< ")

@@ -21,29 +21,6 @@ import yaml
 from vlmadapt.errors import ConfigError
 from vlmadapt.languages import LANGUAGES
 
-# Reviewed translations of instruction lines that the LLaVA-1.5 mixture and vlmadapt's prompts repeat.
-BUILT_IN: dict[tuple[str, str], dict[str, str]] = {
-    ("en", "fr"): {
-        "Answer the question using a single word or phrase.": (
-            "Répondez à la question par un seul mot ou une courte expression."
-        ),
-        "Answer with the option's letter from the given choices directly.": (
-            "Répondez directement avec la lettre de l'option parmi les choix proposés."
-        ),
-        "Describe the image in one sentence.": "Décrivez l'image en une phrase.",
-        "Answer yes or no.": "Répondez par oui ou par non.",
-    },
-    ("en", "ro"): {
-        "Answer the question using a single word or phrase.": (
-            "Răspundeți la întrebare folosind un singur cuvânt sau o expresie scurtă."
-        ),
-        "Answer with the option's letter from the given choices directly.": (
-            "Răspundeți direct cu litera variantei corecte dintre opțiunile date."
-        ),
-        "Describe the image in one sentence.": "Descrieți imaginea într-o propoziție.",
-        "Answer yes or no.": "Răspundeți cu da sau nu.",
-    },
-}
 _TRAILING = ".!?"
 _DIRECTION = re.compile(r"[a-z]{2,3}-[a-z]{2,3}")  # a section of a two-way phrasebook
 
@@ -53,7 +30,7 @@ class Phrasebook:
 
     def __init__(self, source: str, target: str, entries: dict[str, str] | None = None) -> None:
         self.source, self.target = source, target
-        self.entries = dict(BUILT_IN.get((source, target), {}))
+        self.entries = _built_in(source, target)
         self.entries.update(entries or {})
         self.yes_no = _yes_no(source, target)
 
@@ -109,6 +86,13 @@ def is_sectioned(data: dict[str, Any]) -> bool:
     return bool(data) and all(
         isinstance(k, str) and _DIRECTION.fullmatch(k) and isinstance(v, dict) for k, v in data.items()
     )
+
+
+def _built_in(source: str, target: str) -> dict[str, str]:
+    """Reviewed translations of the instruction lines that the LLaVA-1.5 mixture and vlmadapt's prompts
+    repeat: the target pack's `phrasebook` (from English)."""
+    known = LANGUAGES.get(target)
+    return dict(known.phrasebook) if source == "en" and known else {}
 
 
 def _yes_no(source: str, target: str) -> dict[str, str]:

@@ -1,22 +1,23 @@
 """Post-editing of translated segments: model-output clean-up, then per-language typography.
 
-Every segment is NFC-normalised. Romanian: cedilla ş ţ become comma-below ș ț (the correct letters;
-models trained on legacy text emit both). French: the space before ; ! ? : and inside « » becomes the
-no-break kind (narrow before ; ! ?, regular no-break before : and inside guillemets, as French
-typography asks), and elision apostrophes become one style. Applied after the cache, so changing these
-settings never re-translates anything. Written by hand: no maintained library does French typography.
+Every segment is NFC-normalised, then gets its language pack's letter fixes (`normalize.replace`:
+Romanian cedilla ş ţ become comma-below ș ț, the correct letters; models trained on legacy text emit
+both) and typography. French typography (`normalize.typography: french`): the space before ; ! ? :
+and inside « » becomes the no-break kind (narrow before ; ! ?, regular no-break before : and inside
+guillemets, as French typography asks), and elision apostrophes become one style. Applied after the
+cache, so changing these settings never re-translates anything. Written by hand: no maintained library
+does French typography.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from vlmadapt.languages import fold_romanian
+from vlmadapt.languages import pack
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 _BEFORE = r"(?<=[\w)\]»”\"'’%])"
@@ -62,15 +63,10 @@ def french(text: str, cfg: PostEditConfig) -> str:
     return text
 
 
-def romanian(text: str, cfg: PostEditConfig) -> str:
-    return fold_romanian(text)
-
-
-POSTEDITORS: dict[str, Callable[[str, PostEditConfig], str]] = {"fr": french, "ro": romanian}
-
-
 def postedit(text: str, lang: str, cfg: PostEditConfig) -> str:
-    """NFC, then the language's rules (none for languages without an entry in POSTEDITORS)."""
+    """NFC, then the language pack's letter fixes and typography."""
     text = unicodedata.normalize("NFC", text)
-    rule = POSTEDITORS.get(lang)
-    return rule(text, cfg) if rule else text
+    rules = pack(lang).normalize
+    for old, new in rules.replace.items():
+        text = text.replace(old, new)
+    return french(text, cfg) if rules.typography == "french" else text

@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from vlmadapt.languages import LANGUAGES
+from vlmadapt.languages import pack
 
 # <image>, </s>, <|im_start|>, {question}: tokens a VLM or a template needs verbatim.
 PLACEHOLDER = re.compile(r"</?[A-Za-z_][\w-]*>|<\|[^|<>\s]+\|>|\{[A-Za-z_]\w*\}")
@@ -101,7 +101,7 @@ def segment_problems(source: str, translation: str, langs: tuple[str, str] = (""
     """Why a translated segment breaks the structure of its source; empty when it is intact.
 
     `langs` (source, target) lets a number written out in words ("4 people" -> "Quatre personnes")
-    count as kept, through each language's number words (languages.LANGUAGES).
+    count as kept, through each language's number words (their language packs).
     """
     problems = []
     if not translation.strip():
@@ -149,7 +149,7 @@ def _listed(counts: Counter[str]) -> list[tuple[str, str]]:
 
 def _number_words(text: str, lang: str) -> Counter[str]:
     """Numbers written as words in `text` ("quatre" -> "number 4"), by the language's table."""
-    table = LANGUAGES[lang].number_words if lang in LANGUAGES else {}
+    table = {w.lower(): d for w, d in pack(lang).number_words.items()}
     if not table:
         return Counter()
     words = re.findall(r"[^\W\d_]+", text.lower())
