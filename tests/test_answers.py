@@ -117,6 +117,16 @@ OPTIONS = [
     ("A fost o pisică.", "ro", None, "unparsed"),
     ("The answer is a ruler.", "en", None, "unparsed"),
     ("Je ne sais pas.", "fr", None, "unparsed"),
+    # a letter after a copula or an opinion phrase names the option...
+    ("Je pense que c'est B.", "fr", 1, "copula"),
+    ("À mon avis, c\u2019est C.", "fr", 2, "copula"),
+    ("Cred că este C.", "ro", 2, "copula"),
+    ("Cred ca e A, pentru că e mai lung.", "ro", 0, "copula"),
+    ("I think it is B.", "en", 1, "copula"),
+    # ...but not a word of the language that looks like a letter, and a sentence "À" / "A" starts is no option
+    ("Cred că este O pisică.", "ro", None, "unparsed"),
+    ("À la plage, c'est calme.", "fr", None, "unparsed"),
+    ("A fost B.", "ro", None, "unparsed"),
 ]
 
 
@@ -124,6 +134,11 @@ OPTIONS = [
 def test_option(text: str, lang: str, index: int | None, rule: str) -> None:
     got = parse_option(text, CHOICES, lang)
     assert (got.index, got.rule) == (index, rule)
+
+
+def test_option_after_copula_with_four_choices() -> None:
+    got = parse_option("Cred că este D.", ["a", "b", "c", "d"], "ro")
+    assert (got.letter, got.rule) == ("D", "copula")
 
 
 def test_option_letter_property() -> None:
@@ -140,6 +155,10 @@ def test_option_letter_property() -> None:
         ("1,000", "en", "1000"),
         ("t-shirt", "en", "t shirt"),
         ("none", "en", "0"),
+        ("a", "en", "a"),  # a letter read off a sign: the whole answer is no article
+        ("The A", "en", "a"),
+        ("dix-sept", "fr", "17"),  # hyphenated number words
+        ("quatre-vingt-dix chaises", "fr", "90 chaises"),
         ("Un chien", "fr", "chien"),  # article
         ("un", "fr", "1"),  # the whole answer: a number
         ("Une", "fr", "1"),
@@ -179,6 +198,9 @@ def test_normalize_vqa(text: str, lang: str, expected: str) -> None:
         ("două", ["2"], "ro", 1.0),  # one reference: exact match
         ("2", ["2", "3"], "en", 0.5),  # two references: threshold 1; (0 + 1) / 2
         ("", ["", "", ""], "en", 0.0),  # an empty answer never matches
+        ("a", ["a"] * 10, "en", 1.0),  # TextVQA: a one-letter answer read off a sign, credited as officially
+        ("A.", ["a"] * 6 + ["b"] * 4, "en", 1.0),
+        ("", ["a"] * 10, "en", 0.0),  # the official code credits this one ("" == ""); never here
     ],
 )
 def test_vqa_accuracy(prediction: str, answers: list[str], lang: str, expected: float) -> None:

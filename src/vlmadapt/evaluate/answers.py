@@ -419,9 +419,9 @@ def _vqa_words(lang: str) -> _VqaWords:
 def normalize_vqa(text: str, lang: str) -> str:
     """A VQA answer in canonical form for exact matching, with `lang`'s articles and number words.
 
-    A word that is both an article and a number is a number when it is the whole answer; an article that
-    is the whole answer stays ("a" read off a sign), so that it can match, where the official code makes
-    it the empty string (which matches only because it also makes an empty prediction match).
+    A word that is both an article and a number is a number when it is the whole answer; an answer made
+    of articles only keeps its last word ("a" read off a sign, "the A"), so that it can match, where the
+    official code makes it the empty string (which matches only because an empty prediction does too).
     """
     table = pack(lang)
     words_of = _vqa_words(lang)
@@ -439,12 +439,8 @@ def normalize_vqa(text: str, lang: str) -> str:
         return words_of.numbers.get(text, text)
     words = text.split()
     numbers, articles = words_of.numbers, words_of.articles
-    out = []
-    for w in words:
-        if w in articles and len(words) > 1:
-            continue
-        out.append(numbers.get(w, w))
-    return " ".join(words_of.contractions.get(w, w) for w in out)
+    kept = [w for w in words if w not in articles] or words[-1:]  # "a" alone, "the A": the letter stays
+    return " ".join(words_of.contractions.get(w, w) for w in (numbers.get(w, w) for w in kept))
 
 
 def vqa_matches(prediction: str, answers: list[str], lang: str) -> tuple[str, list[bool]]:
