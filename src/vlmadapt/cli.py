@@ -66,15 +66,57 @@ def _on_error(value: str) -> Literal["raise", "skip"]:
     raise VlmadaptError(f"--on-error must be 'raise' or 'skip', not {value!r}")
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from vlmadapt import __version__
 
         out.print(f"vlmadapt {__version__}")
         raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+    language_pack: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--language-pack",
+            help="A language pack file (YAML) to use beside the shipped ones; repeatable. "
+            "See `vlmadapt languages show en` for the keys.",
+        ),
+    ] = None,
+) -> None:
+    from vlmadapt.languages import add_pack_file
+
+    for path in language_pack or []:
+        add_pack_file(path)
+
+
+languages_app = typer.Typer(
+    help="Language packs: the rules vlmadapt applies to each language.", no_args_is_help=True
+)
+app.add_typer(languages_app, name="languages")
+
+
+@languages_app.command("list")
+def languages_list() -> None:
+    """Every language with a pack: its scripts, metric units, and what it lacks."""
+    from vlmadapt.languages.report import packs_table
+
+    out.print(packs_table())
+
+
+@languages_app.command("show")
+def languages_show(
+    code: Annotated[str, typer.Argument(help="Language code, as in records' `lang` (de, zh, fil, ...).")],
+) -> None:
+    """Print one pack as YAML (a starting point for your own: change `code` and the words)."""
+    from vlmadapt.languages.report import pack_yaml
+
+    out.print(pack_yaml(code), markup=False, highlight=False, soft_wrap=True)
 
 
 @data_app.command("import")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from vlmadapt.errors import ConfigError
 
@@ -169,12 +169,13 @@ class Language(_Section):
             raise ValueError(f"{value!r} is not a language code (ISO 639-1 like 'de', or 639-3 like 'fil')")
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Language:
-        clash = sorted(set(self.yes) & set(self.no))
+    @field_validator("no")
+    @classmethod
+    def _not_yes(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        clash = sorted(set(value) & set(info.data.get("yes", [])))
         if clash:
             raise ValueError(f"words both in yes and no: {', '.join(clash)}")
-        return self
+        return value
 
     # --- views the parsers use ---------------------------------------------------------------------------
 
