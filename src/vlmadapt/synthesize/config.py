@@ -75,7 +75,8 @@ class SynthesizeConfig(BaseModel):
     judge: BackendConfig | None = None  # grounding=judge; default: `backend` with the judge's prompt
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     language_check: Literal["drop", "flag", "off"] = "drop"  # QA identified as another language
-    language_candidates: list[str] = Field(default_factory=lambda: ["en", "fr", "ro"])
+    # languages the check tells the target from; default: English and those the target's pack names
+    language_candidates: list[str] | None = None
     yes_no: YesNoConfig = Field(default_factory=YesNoConfig)
     postedit: PostEditConfig = Field(default_factory=PostEditConfig)
     seed: int = 0
