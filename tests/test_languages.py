@@ -156,7 +156,7 @@ def test_language_pack_option(cli: Cli, tmp_path: Path) -> None:
     path.write_text(SWISS_GERMAN, encoding="utf-8")
     try:
         code, listed, _ = cli(["--language-pack", str(path), "languages", "list"])
-        assert code == 0 and "gsw (user)" in listed and "Swiss German" in listed
+        assert code == 0 and "│ gsw" in listed and "(user)" in listed and "Swiss" in listed
         bad = tmp_path / "bad.yaml"
         bad.write_text("code: gsw\nname: x\nyes: [jo]\nno: [jo]\n", encoding="utf-8")
         code, _, err = cli(["--language-pack", str(bad), "languages", "list"])
@@ -202,3 +202,4 @@ def test_lingua_knows_every_pack_code() -> None:
         except ValueError:
             unknown[code] = given
     assert unknown == {}
+

@@ -79,8 +79,11 @@ def test_recipe_templates_override_defaults_and_missing_language_is_a_config_err
     assert user_prompt(_ex(task="open_vqa", lang="ro", question="Ce face?", answers=["doarme"]), prompts) == (
         "Întrebare: Ce face?"
     )
-    with pytest.raises(ConfigError, match=r"prompts.templates.yes_no: no template for language 'de'"):
-        user_prompt(_ex(task="yes_no", lang="de", question="Gibt es?", answers=["ja"]))
+    # a language pack's prompt is the default; a language without one is a config error
+    german = _ex(task="yes_no", lang="de", question="Gibt es einen Hund?", answers=["ja"])
+    assert user_prompt(german) == "Gibt es einen Hund? Antworten Sie mit Ja oder Nein."
+    with pytest.raises(ConfigError, match=r"prompts.templates.yes_no: no template for language 'gsw'"):
+        user_prompt(_ex(task="yes_no", lang="gsw", question="Hätts en Hund?", answers=["jo"]))
 
 
 def test_conversation_turns_pass_through_and_empty_answers_are_refused() -> None:

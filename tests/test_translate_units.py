@@ -106,7 +106,9 @@ def test_text_problems_checks_lines_and_markers() -> None:
         ),
         ("en", "ro", "yes, there is", None),
         ("en", "ro", "Nobody", None),
-        ("en", "de", "yes", None),  # no table for German: a model translates it
+        ("en", "de", "yes", "ja"),  # German: its pack's yes / no
+        ("en", "de", "Answer yes or no.", "Antworten Sie mit Ja oder Nein."),  # its pack's phrasebook
+        ("en", "gsw", "yes", None),  # no pack: a model translates it
     ],
 )
 def test_phrasebook(source: str, target: str, text: str, expected: str | None) -> None:

@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from vlmadapt.languages import UNDETERMINED, Language, lowercase, normalize, pack
+from vlmadapt.languages import UNDETERMINED, WORD, WORD_END, WORD_START, Language, lowercase, normalize, pack
 
 YesNo = Literal["yes", "no"]
 PARSER_VERSION = "2"  # part of every scorer signature: bump when a rule changes
@@ -89,8 +89,8 @@ def _tables(lang: str) -> list[Language]:
 
 # --- yes / no ------------------------------------------------------------------------------------------
 
-_SENTENCE_END = re.compile(r"[.!?;\n。！？؟।]")
-_WORD = re.compile(r"[^\W_]+")
+_SENTENCE_END = re.compile(r"[.!?;\n。！？؟؛।]")
+_WORD = WORD  # letters, digits and combining marks (Indic vowel signs, Thai tone marks)
 _FOLDED_SCRIPTS = 0x0530  # diacritics are folded on Latin, Greek and Cyrillic letters only
 
 
@@ -101,6 +101,8 @@ def fold(text: str, lang: str = UNDETERMINED) -> str:
     voicing marks and Hangul stay what they are (they are letters of their words, not accents).
     """
     text = normalize(text, lang, lowercase=True)
+    if not pack(lang).normalize.fold_diacritics:
+        return text
     out: list[str] = []
     base = 0
     for c in unicodedata.normalize("NFD", text):
@@ -138,12 +140,14 @@ class _YesNoWords:
 
 @lru_cache(maxsize=64)
 def _yes_no_words(lang: str) -> tuple[_YesNoWords, ...]:
-    return tuple(_pack_yes_no_words(table) for table in _tables(lang))
+    own = pack(lang)
+    skip = frozenset(w for item in own.not_english for w in _units(item, lang, own.spaced))
+    return tuple(_pack_yes_no_words(t, skip if t.code != lang else frozenset()) for t in _tables(lang))
 
 
-def _pack_yes_no_words(table: Language) -> _YesNoWords:
+def _pack_yes_no_words(table: Language, skip: frozenset[str]) -> _YesNoWords:
     def words(items: list[str]) -> frozenset[str]:
-        return frozenset(w for item in items for w in _units(item, table.code, table.spaced))
+        return frozenset(w for item in items for w in _units(item, table.code, table.spaced)) - skip
 
     return _YesNoWords(
         table.spaced,
@@ -173,7 +177,9 @@ def parse_yes_no(text: str, lang: str) -> YesNoAnswer:
     """Read a free-form answer to a yes/no question in `lang` (English also accepted); see module doc."""
     sentence = _first_sentence(text)
     tables = _yes_no_words(lang)
-    for rule in (_leading, _hedge):
+    # where words run together, a hedge is read first: 不是很确定 starts with 不是 (no) but is unsure
+    rules = (_leading, _hedge) if pack(lang).spaced else (_hedge, _leading)
+    for rule in rules:
         for table in tables:
             found = rule(sentence, table, lang)
             if found is not None:
@@ -197,10 +203,17 @@ def _strip_prefixes(words: list[str], table: _YesNoWords) -> list[str]:
 def _leading(sentence: str, table: _YesNoWords, lang: str) -> YesNoAnswer | None:
     if table.spaced:
         words = _strip_prefixes(_words(sentence, lang), table)
-        if words and (words[0] in table.yes or words[0] in table.no) and _ends_clause(sentence, words[0]):
+        if (
+            words
+            and (words[0] in table.yes or words[0] in table.no)
+            and _ends_clause(sentence, words[0], lang)
+        ):
             return YesNoAnswer("yes" if words[0] in table.yes else "no", "leading", words[0])
         return None
     text = "".join(_words(sentence, lang))
+    for prefix in table.prefixes:  # 答え：はい
+        if prefix and text.startswith(prefix[0]):
+            text = text[len(prefix[0]) :]
     hits = [w for w in table.yes | table.no if text.startswith(w)]
     if not hits:
         return None
@@ -233,10 +246,10 @@ def _cue(sentence: str, table: _YesNoWords, lang: str) -> tuple[int, YesNoAnswer
     return pos, YesNoAnswer("no" if word in table.negate else "yes", "cue", word)
 
 
-def _ends_clause(sentence: str, first: str) -> bool:
+def _ends_clause(sentence: str, first: str, lang: str) -> bool:
     """True when the first word is followed by punctuation or nothing ("Non," "Yes" but not "Si on")."""
-    folded = fold(sentence)
-    m = re.search(rf"(?<![^\W_]){re.escape(first)}(?![^\W_])", folded)
+    folded = fold(sentence, lang)
+    m = re.search(rf"{WORD_START}{re.escape(first)}{WORD_END}", folded)
     if m is None:
         return False
     rest = folded[m.end() :]
@@ -259,7 +272,11 @@ def pope_reference_parse(text: str) -> YesNo:
 
 # A letter after a phrase: bracketed, or upper case and not starting a word ("la réponse est (B)", "die
 # Antwort ist C"), maybe after an option word ("la réponse est l'option B").
-_LETTER_AFTER = r"\s*(?:{word}\s*)?(?:\((?P<p>[A-Za-z])\)|\[(?P<b>[A-Za-z])\]|(?P<u>[A-Z])(?![^\W_]))"
+# The letter may be followed by letters of another script (答えはBです, 정답은 B입니다), not by Latin ones.
+_NO_LATIN_AFTER = r"(?![A-Za-z\u00c0-\u024f])"
+_LETTER_AFTER = (
+    r"\s*(?:{word}\s*)?(?:\((?P<p>[A-Za-z])\)|\[(?P<b>[A-Za-z])\]|(?P<u>[A-Z])" + _NO_LATIN_AFTER + ")"
+)
 _ALONE = re.compile(r"^[\(\[]?([A-Za-z])[\)\]]?\s*[.):]?$")
 _LABELLED = re.compile(r"^(?:([A-Z])\s*[.):]|[\(\[]([A-Za-z])[\)\]]|([a-z])\))\s+\S")
 _BRACKETED = re.compile(r"[\(\[]([A-Z])[\)\]]")
@@ -282,7 +299,7 @@ def _option_patterns(lang: str) -> _OptionPatterns:
     words = [re.escape(w) for t in tables for w in t.options.option_words]
     word = f"(?i:{'|'.join(sorted(words, key=len, reverse=True))})" if words else "(?!)"
     after = _LETTER_AFTER.format(word=word)
-    start = {t.code: "" if not t.spaced else r"(?<![^\W_])" for t in tables}
+    start = {t.code: "" if not t.spaced else WORD_START for t in tables}
     letter = [re.compile(rf"{start[t.code]}(?i:{p}){after}") for t in tables for p in t.options.phrases]
     rest = [
         re.compile(rf"{start[t.code]}(?i:{p})\s*(?P<rest>[^\n.!?;。！？]+)")
@@ -292,10 +309,15 @@ def _option_patterns(lang: str) -> _OptionPatterns:
     gap = {t.code: r"\s+" if t.spaced else r"\s*" for t in tables}
     copula = [
         re.compile(
-            rf"{start[t.code]}(?i:{re.escape(c)}){gap[t.code]}(?:\((?P<p>[A-Za-z])\)|(?P<u>[A-Z])(?![^\W_]))"
+            rf"{start[t.code]}(?i:{re.escape(c)}){gap[t.code]}(?:\((?P<p>[A-Za-z])\)|(?P<u>[A-Z]){_NO_LATIN_AFTER})"
         )
         for t in tables
         for c in sorted(t.options.copulas, key=len, reverse=True)
+    ]
+    copula += [  # verb-final: Cです, C라고 생각합니다
+        re.compile(rf"(?<![A-Za-z\u00c0-\u024f])(?:\((?P<p>[A-Za-z])\)|(?P<u>[A-Z]))\s*(?i:{re.escape(a)})")
+        for t in tables
+        for a in sorted(t.options.after_letter, key=len, reverse=True)
     ]
     return _OptionPatterns(letter, rest, copula, frozenset(w for t in tables for w in t.options.letter_words))
 
@@ -406,14 +428,17 @@ class _VqaWords:
 @lru_cache(maxsize=64)
 def _vqa_words(lang: str) -> _VqaWords:
     table = pack(lang)
-    numbers = {lowercase(w, lang): str(d) for w, d in (table.numbers | table.answer_numbers).items()}
+    numbers = {
+        normalize(w, lang, lowercase=True): str(d) for w, d in (table.numbers | table.answer_numbers).items()
+    }
     phrases = tuple(
-        (re.compile(rf"(?<![^\W_]){re.escape(w)}(?![^\W_])"), d)
+        (re.compile(rf"{WORD_START}{re.escape(w)}{WORD_END}"), d)
         for w, d in sorted(numbers.items(), key=lambda kv: -len(kv[0]))
         if not _WORD.fullmatch(w)
     )
     contractions = {lowercase(k, lang): v for k, v in table.contractions.items()}
-    return _VqaWords(frozenset(lowercase(a, lang) for a in table.articles), numbers, phrases, contractions)
+    articles = frozenset(normalize(a, lang, lowercase=True) for a in table.articles)
+    return _VqaWords(articles, numbers, phrases, contractions)
 
 
 def normalize_vqa(text: str, lang: str) -> str:
@@ -435,7 +460,7 @@ def normalize_vqa(text: str, lang: str) -> str:
     if table.normalize.elision:
         text = _ELISION.sub(r"\1 ", text)
     if not table.spaced:
-        text = _BETWEEN_UNSPACED.sub("", text)
+        text = _BETWEEN_UNSPACED.sub("", text).strip()
         return words_of.numbers.get(text, text)
     words = text.split()
     numbers, articles = words_of.numbers, words_of.articles

@@ -32,6 +32,9 @@ from vlmadapt.languages.pack import Language, build_pack, read_pack_data
 
 __all__ = [
     "LANGUAGES",
+    "WORD",
+    "WORD_END",
+    "WORD_START",
     "Language",
     "add_pack_file",
     "confusable",
@@ -58,6 +61,29 @@ _RO_CEDILLA_TO_COMMA = str.maketrans(dict(zip(RO_CEDILLA_LETTERS, RO_COMMA_LETTE
 _SPACES = {"\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u200a": " "}
 _APOSTROPHES = {"\u2019": "'", "\u02bc": "'", "\u2018": "'", "\u00b4": "'"}
 _WS = re.compile(r"\s+")
+
+
+def _mark_class() -> str:
+    """A character class of every combining mark (categories Mn, Mc, Me), as ranges: planes 0 and 1, where
+    every script's marks are, and the variation selectors of plane 14."""
+    marks = [c for c in range(0x20000) if unicodedata.category(chr(c))[0] == "M"] + list(
+        range(0xE0100, 0xE01F0)
+    )
+    ranges: list[list[int]] = []
+    for c in marks:
+        if ranges and c == ranges[-1][1] + 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+# A word: a letter or digit, then letters, digits and combining marks. `[^\W_]+` alone splits Devanagari,
+# Bengali, Tamil, Telugu and Thai words at their vowel signs ("नहीं" -> "नह"), which are marks, not letters.
+MARKS = _mark_class()
+WORD = re.compile(rf"[^\W_](?:[^\W_]|[{MARKS}])*")
+WORD_START = rf"(?<![^\W_])(?<![{MARKS}])"  # lookbehind: not inside a word (vowel signs included)
+WORD_END = rf"(?![^\W_])(?![{MARKS}])"
 
 
 class _Registry(Mapping[str, Language]):

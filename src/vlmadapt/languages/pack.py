@@ -35,6 +35,9 @@ class OptionWords(_Section):
     copulas: list[str] = Field(default_factory=list)
     # Words that name an option before its letter ("option B", "varianta C", "Antwort B").
     option_words: list[str] = Field(default_factory=list)
+    # Words that follow a letter that names the option, in languages that put the verb last ("Cです",
+    # "C입니다", "C라고 생각합니다").
+    after_letter: list[str] = Field(default_factory=list)
     # Words of the language written as one capital letter ("A" in ro/es/it/pt, "À" in fr, "O" in pt,
     # "E" in it): a sentence they start is never read as option A / E / O.
     letter_words: list[str] = Field(default_factory=list)
@@ -64,6 +67,9 @@ class Normalization(_Section):
     # Elided clitics written with an apostrophe ("l'enfant", "dell'uomo"): one word for WER, and the
     # clitic is split off as an article in VQA normalisation (fr, it, ca).
     elision: bool = False
+    # Fold diacritics when matching words (yes/no, hedges, options): "raspunsul" finds "răspunsul". False
+    # where diacritics tell words apart (Vietnamese không "no" / khổng "giant", có "yes" / cô "girl").
+    fold_diacritics: bool = True
     # French typography after translation: no-break spaces before ; : ! ? and inside « ».
     typography: Literal["plain", "french"] = "plain"
 
@@ -161,6 +167,9 @@ class Language(_Section):
     mt: MTCodes = Field(default_factory=MTCodes)
     lingua: str | None = None  # the ISO 639-1 code lingua knows the language by ("ro"; "tl" for fil)
     confusable: list[str] = Field(default_factory=list)  # languages lingua mistakes this one for
+    # English yes/no words that are other words here, never read as English in this language (pt "no" =
+    # "in the", hr "no" = "but")
+    not_english: list[str] = Field(default_factory=list)
 
     @field_validator("code")
     @classmethod

@@ -75,8 +75,9 @@ class SynthesizeConfig(BaseModel):
     judge: BackendConfig | None = None  # grounding=judge; default: `backend` with the judge's prompt
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
     language_check: Literal["drop", "flag", "off"] = "drop"  # QA identified as another language
-    # languages the check tells the target from; default: English and those the target's pack names
-    language_candidates: list[str] | None = None
+    # languages the check tells the target from (lingua codes of packs); besides the target, English, the
+    # language models slip into. More candidates cost recall: lingua calls "Unde este bicicleta?" Portuguese.
+    language_candidates: list[str] = Field(default_factory=lambda: ["en"])
     yes_no: YesNoConfig = Field(default_factory=YesNoConfig)
     postedit: PostEditConfig = Field(default_factory=PostEditConfig)
     seed: int = 0

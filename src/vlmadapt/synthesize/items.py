@@ -17,7 +17,7 @@ from typing import Any, Literal
 from vlmadapt.evaluate.answers import fold, parse_yes_no
 from vlmadapt.evaluate.fidelity import identify
 from vlmadapt.jsonl import Rejects
-from vlmadapt.languages import confusable, language, pack
+from vlmadapt.languages import language, pack
 from vlmadapt.synthesize.config import SynthesizeConfig
 from vlmadapt.synthesize.llm import Answer
 from vlmadapt.synthesize.schema import Reply
@@ -114,7 +114,7 @@ def _problem(item: Item, vocab: frozenset[str], cfg: SynthesizeConfig) -> str | 
 def _other_language(item: Item, cfg: SynthesizeConfig) -> dict[str, str | None]:
     if not pack(cfg.target).lingua:  # lingua does not know the language: nothing to check against
         return {}
-    candidates = tuple(dict.fromkeys([*(cfg.language_candidates or confusable(cfg.target)), cfg.target]))
+    candidates = tuple(c for c in dict.fromkeys([*cfg.language_candidates, cfg.target]) if pack(c).lingua)
     found = {k: identify(getattr(item, k), candidates, min_words=3) for k in ("question", "answer")}
     return {k: v for k, v in found.items() if v is not None and v != cfg.target}
 

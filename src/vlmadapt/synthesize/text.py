@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from vlmadapt.evaluate.answers import fold
-from vlmadapt.languages import normalize, pack
+from vlmadapt.languages import WORD, normalize, pack
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD = WORD
 
 
 @lru_cache(maxsize=16)
@@ -84,8 +84,12 @@ def ungrounded(text: str, vocabulary: frozenset[str], lang: str) -> list[str]:
 
 @lru_cache(maxsize=16)
 def _mentions(lang: str) -> re.Pattern[str] | None:
-    stems = [fold(s) for code in dict.fromkeys((lang, "en")) for s in pack(code).synthesis.mention_stems]
-    return re.compile(rf"\b(?:{'|'.join(map(re.escape, stems))})\w*") if stems else None
+    patterns = [  # a word start where words are spaced; anywhere in text without spaces
+        (r"\b" if pack(code).spaced else "") + re.escape(fold(stem))
+        for code in dict.fromkeys((lang, "en"))
+        for stem in pack(code).synthesis.mention_stems
+    ]
+    return re.compile("|".join(patterns)) if patterns else None
 
 
 def mentions_captions(text: str, lang: str) -> bool:
