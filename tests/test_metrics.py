@@ -231,7 +231,7 @@ def test_cider_scale_and_diacritics() -> None:
     m = CIDErD(lang="ro")
     stats = m.sample_stats(["Un câine ţine o minge", "doi copii"], [["un câine ține o minge"], ["doi copii"]])
     assert stats[0, 0] == pytest.approx(1000.0)  # case and cedilla folded: identical 5-word captions
-    assert "scale:x100" in m.signature()
+    assert "scale:x100" in m.signature() and m.name == "cider_d_x100"  # not a 0-100 score: it says so
 
 
 def _minilm() -> Path:
@@ -262,7 +262,12 @@ def test_bertscore_offline_matches_bert_score(monkeypatch: pytest.MonkeyPatch) -
         pytest.approx(float(100 * r.mean()), abs=1e-4)
     )
     sig = m.signature()
-    assert sig.startswith("bertscore|model_L3_no-idf_version=") and "rescaled:no" in sig
+    # named by its config's _name_or_path and its weights, not by the folder ("model_L3")
+    assert (
+        sig.startswith("bertscore|nreimers/MiniLM-L6-H384-uncased_L3_no-idf_version=")
+        and "rescaled:no" in sig
+    )
+    assert "|weights:sha256-" in sig
     assert m.breakdown(stats.sum(axis=0), 3)["rescaled"] is False
 
 

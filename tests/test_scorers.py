@@ -244,10 +244,16 @@ def test_open_vqa_composes_exact_match_bertscore_rouge_and_bleu() -> None:
         "bertscore_recall",
         "rouge_l",
         "bleu",
+        "bleu_raw",
+        "chrf",
+        "chrf_raw",
         "wer",
         "lang_fidelity",
         "ro_cedilla_share",
     ]
+    import sacrebleu
+
+    raw_refs = [[e.answers[0] for e in examples]]
     assert got == pytest.approx(
         {
             "exact_match": 100.0,  # the cedilla ş is folded to ș before matching
@@ -256,18 +262,25 @@ def test_open_vqa_composes_exact_match_bertscore_rouge_and_bleu() -> None:
             "bertscore_recall": 100.0,
             "rouge_l": 100.0,
             "bleu": 100.0,
+            "bleu_raw": sacrebleu.corpus_bleu(preds, raw_refs).score,  # "roşie" is another word for sacrebleu
+            "chrf": 100.0,
+            "chrf_raw": sacrebleu.corpus_chrf(preds, raw_refs).score,
             "wer": 0.0,
             "lang_fidelity": 100.0,  # both answers Romanian
             "ro_cedilla_share": 100.0,  # the only ș/ț-type letter written is the cedilla ş of "roşie"
         },
         abs=1e-3,
     )
+    assert got["bleu_raw"] < 100.0 and got["chrf_raw"] < 100.0
     assert samples[1].stats is samples[2].stats  # one BERT pass for the three BERTScore numbers
     no_bert = OpenVQAScorer(bertscore=False).score_samples(examples, ["Bărbatul stă.", "Umbrela."], "ro")
     assert [s.metric.name for s in no_bert] == [
         "exact_match",
         "rouge_l",
         "bleu",
+        "bleu_raw",
+        "chrf",
+        "chrf_raw",
         "wer",
         "lang_fidelity",
         "ro_cedilla_share",
@@ -295,9 +308,11 @@ def test_caption_metrics_compose_the_corpus_metrics() -> None:
         "bleu2",
         "bleu3",
         "bleu4",
+        "bleu4_raw",
         "rouge_l",
         "chrf",
-        "cider_d",
+        "chrf_raw",
+        "cider_d_x100",
         "wer",
         "lang_fidelity",
     ]
@@ -307,7 +322,9 @@ def test_caption_metrics_compose_the_corpus_metrics() -> None:
         expected = sacrebleu.metrics.BLEU(max_ngram_order=k).corpus_score(hyps, streams).score
         assert got[f"bleu{k}"] == pytest.approx(expected)
     assert got["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, streams).score)
-    assert got["cider_d"] > 0
+    # nothing to normalise in these captions: the raw scores are the same numbers
+    assert got["bleu4_raw"] == pytest.approx(got["bleu4"]) and got["chrf_raw"] == pytest.approx(got["chrf"])
+    assert got["cider_d_x100"] > 0
 
 
 def test_registry_and_task_defaults() -> None:

@@ -10,7 +10,12 @@ others. The stats are per-sample CIDEr-D values computed with df from the full c
 score is their mean (as coco-caption reports it). A bootstrap resample keeps the full-corpus df instead
 of recounting it, an approximation that is tight for corpora of hundreds of images or more.
 
-Scale: coco-caption's number x 100 (so 1.102 is reported as 110.2, as papers print it).
+Scale: coco-caption's number x 100 (so 1.102 is reported as 110.2, as papers print it). It is not a
+0-100 score (an exact match of a distinctive caption scores up to 1000), so the metric is named
+"cider_d_x100" and its signature says `scale:x100`, where the other metrics beside it are 0-100.
+
+Words are whitespace-split after normalisation; for a language whose pack has `metrics.unit: chars`
+(zh, ja, th) the n-grams are of characters, else a whole sentence would be one "word".
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vlmadapt.evaluate.metrics import RefSets, check_lengths, normalize_all
+from vlmadapt.evaluate.metrics import RefSets, Unit, check_lengths, normalize_all
+from vlmadapt.languages import pack
 
 NGram = tuple[str, ...]
 
@@ -30,6 +36,11 @@ def ngram_counts(text: str, n: int = 4) -> Counter[NGram]:
     """coco-caption `precook`: counts of every 1..n-gram of the whitespace-split text."""
     words = text.split()
     return Counter(tuple(words[i : i + k]) for k in range(1, n + 1) for i in range(len(words) - k + 1))
+
+
+def _chars(text: str) -> str:
+    """The characters of a text as space-separated tokens, whitespace left out: "一只猫" -> "一 只 猫"."""
+    return " ".join(c for c in text if not c.isspace())
 
 
 @dataclass
@@ -86,22 +97,27 @@ def cider_d(hyps: list[str], refs: RefSets, n: int = 4, sigma: float = 6.0) -> n
 
 @dataclass
 class CIDErD:
-    """CIDEr-D x 100 (mean of per-sample values; df over this corpus's references). stats: [score]."""
+    """CIDEr-D x 100 (mean of per-sample values; df over this corpus's references), named "cider_d_x100".
+    stats: [score]. `unit` None takes the language pack's ("chars": character n-grams)."""
 
     lang: str = "en"
     max_ngram_order: int = 4
     sigma: float = 6.0
+    unit: Unit | None = None  # None: pack(lang).metrics.unit, resolved when built
     label: str | None = None
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
-        self.name = self.label or "cider_d"
+        self.name = self.label or "cider_d_x100"
+        if self.unit is None:
+            self.unit = pack(self.lang).metrics.unit
 
     def signature(self) -> str:
+        tok = "chars" if self.unit == "chars" else "whitespace"
         return (
             f"cider-d|n:{self.max_ngram_order}|sigma:{self.sigma:g}|df:corpus-refs|scale:x100|"
-            f"tok:whitespace|lang:{self.lang}|norm:nfc+{self.lang}|case:lc|punct:strip"
+            f"tok:{tok}|lang:{self.lang}|norm:nfc+{self.lang}|case:lc|punct:strip"
         )
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
@@ -110,6 +126,8 @@ class CIDErD:
             return np.zeros((0, 1))
         # coco-caption's PTB tokenizer lowercases and drops punctuation before scoring
         h, r = normalize_all(hyps, refs, self.lang, True, True)
+        if self.unit == "chars":
+            h, r = [_chars(t) for t in h], [[_chars(t) for t in rs] for rs in r]
         return 100 * cider_d(h, r, self.max_ngram_order, self.sigma)[:, None]
 
     def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:

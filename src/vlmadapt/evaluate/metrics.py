@@ -9,6 +9,11 @@ WER (edit counts from jiwer) is in wer.py, BERTScore in bertscore.py, CIDEr-D in
 is written here (a 20-line LCS) because rouge-score's tokenizer deletes every non-ASCII letter
 ("bărbat" -> "b rbat").
 
+Tokenisation comes from the language pack (`pack(lang).metrics`): BLEU uses its sacrebleu tokenizer
+(`bleu_tokenize`: "zh", "ja-mecab", "ko-mecab", "char", ...), and for `unit: chars` (scripts written
+without spaces) ROUGE-L counts characters. `BLEU(raw=True)` / `ChrF(raw=True)` skip vlmadapt's
+normalisation: sacrebleu's own number on the text as given, to compare with published scores.
+
 Metrics are dataclasses of plain arguments: `metric_spec` writes one as JSON next to its score and
 `metric_from_spec` rebuilds it, so that `vlmadapt compare` can re-score bootstrap resamples from the
 statistics saved in per_sample.jsonl.
@@ -25,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.languages import normalize
+from vlmadapt.languages import WORD, normalize, pack
 
 RefSets = list[list[str]]  # one list of reference strings per sample
 
@@ -75,6 +80,19 @@ def _sacrebleu_signature(obj: Any) -> str:
     return str(obj._SIGNATURE_TYPE(args).format())
 
 
+def _raw_signature(lang: str) -> str:
+    return f"lang:{lang}|norm:none"
+
+
+def _texts(
+    hyps: list[str], refs: RefSets, lang: str, strip_punct: bool, raw: bool
+) -> tuple[list[str], RefSets]:
+    """What sacrebleu scores: the normalised texts, or (raw) the texts as given; no references -> [""]."""
+    if raw:
+        return list(hyps), [list(rs) or [""] for rs in refs]
+    return normalize_all(hyps, refs, lang, False, strip_punct)
+
+
 def _sacrebleu_stats(obj: Any, hyps: list[str], refs: RefSets) -> np.ndarray:
     # `_extract_corpus_statistics` is what sacrebleu's own significance tests use to get per-segment
     # statistics; corpus_score sums exactly these rows.
@@ -89,17 +107,20 @@ def _sacrebleu_stats(obj: Any, hyps: list[str], refs: RefSets) -> np.ndarray:
 class BLEU:
     """Corpus BLEU (sacrebleu). stats: [sys_len, ref_len, matches 1..n, totals 1..n] per sample.
 
-    `max_ngram_order` 1..4 gives BLEU-1..BLEU-4 for captions; the name is "bleu" for 4, else "bleuN".
+    `max_ngram_order` 1..4 gives BLEU-1..BLEU-4 for captions; the name is "bleu" for 4, else "bleuN",
+    with "_raw" appended for `raw=True` (no vlmadapt normalisation: sacrebleu's number on the text as given).
+    `tokenize` None takes the language pack's sacrebleu tokenizer (13a; zh, ja-mecab, ko-mecab, char, ...).
     """
 
     lang: str = "en"
     max_ngram_order: int = 4
-    tokenize: str = "13a"
+    tokenize: str | None = None  # None: pack(lang).metrics.bleu_tokenize, resolved when built
     lowercase: bool = False
     strip_punct: bool = False
     smooth_method: Literal["exp", "floor", "add-k", "none"] = "exp"
     smooth_value: float | None = None
     effective_order: bool = False
+    raw: bool = False
     label: str | None = None
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=True)
@@ -107,7 +128,9 @@ class BLEU:
 
     def __post_init__(self) -> None:
         order = self.max_ngram_order
-        self.name = self.label or ("bleu" if order == 4 else f"bleu{order}")
+        self.name = self.label or ("bleu" if order == 4 else f"bleu{order}") + ("_raw" if self.raw else "")
+        if self.tokenize is None:  # stored resolved, so the spec rebuilds the same metric
+            self.tokenize = pack(self.lang).metrics.bleu_tokenize
         from sacrebleu.metrics.bleu import BLEU as SacreBLEU
 
         self._bleu = SacreBLEU(
@@ -120,13 +143,12 @@ class BLEU:
         )
 
     def signature(self) -> str:
-        return f"{_sacrebleu_signature(self._bleu)}|order:{self.max_ngram_order}|" + norm_signature(
-            self.lang, None, self.strip_punct
-        )
+        norm = _raw_signature(self.lang) if self.raw else norm_signature(self.lang, None, self.strip_punct)
+        return f"{_sacrebleu_signature(self._bleu)}|order:{self.max_ngram_order}|{norm}"
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
         # normalise without lowercasing: sacrebleu lowercases itself and says so in its signature
-        h, r = normalize_all(hyps, refs, self.lang, False, self.strip_punct)
+        h, r = _texts(hyps, refs, self.lang, self.strip_punct, self.raw)
         return _sacrebleu_stats(self._bleu, h, r).reshape(len(h), 2 + 2 * self.max_ngram_order)
 
     def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
@@ -182,7 +204,10 @@ def bleu_from_sums(
 
 @dataclass
 class ChrF:
-    """chrF / chrF++ (sacrebleu). stats: [hyp, ref, match] counts per char (then word) n-gram order."""
+    """chrF / chrF++ (sacrebleu). stats: [hyp, ref, match] counts per char (then word) n-gram order.
+
+    `raw=True`: no vlmadapt normalisation (sacrebleu's number on the text as given), named "chrf_raw".
+    """
 
     lang: str = "en"
     char_order: int = 6
@@ -192,13 +217,16 @@ class ChrF:
     strip_punct: bool = False
     whitespace: bool = False
     eps_smoothing: bool = False
+    raw: bool = False
     label: str | None = None
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=True)
     _chrf: Any = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
-        self.name = self.label or ("chrf++" if self.word_order == 2 else "chrf")
+        self.name = self.label or ("chrf++" if self.word_order == 2 else "chrf") + (
+            "_raw" if self.raw else ""
+        )
         from sacrebleu.metrics.chrf import CHRF
 
         self._chrf = CHRF(
@@ -211,10 +239,11 @@ class ChrF:
         )
 
     def signature(self) -> str:
-        return f"{_sacrebleu_signature(self._chrf)}|" + norm_signature(self.lang, None, self.strip_punct)
+        norm = _raw_signature(self.lang) if self.raw else norm_signature(self.lang, None, self.strip_punct)
+        return f"{_sacrebleu_signature(self._chrf)}|{norm}"
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
-        h, r = normalize_all(hyps, refs, self.lang, False, self.strip_punct)
+        h, r = _texts(hyps, refs, self.lang, self.strip_punct, self.raw)
         return _sacrebleu_stats(self._chrf, h, r).reshape(len(h), 3 * (self.char_order + self.word_order))
 
     def from_sums(self, sums: np.ndarray, n: int) -> np.ndarray:
@@ -238,14 +267,23 @@ class ChrF:
         return np.where(avg_prec + avg_rec > 0, 100 * score, 0.0)
 
 
-_WORD = re.compile(r"[^\W_]+")  # Unicode letters and digits: "bărbat", "l'été" -> "l", "été"
+_WORD = WORD  # Unicode letters, digits and combining marks: "bărbat", "नहीं"; "l'été" -> "l", "été"
 _ASCII_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+Unit = Literal["words", "chars"]
 
 
-def rouge_tokens(text: str, lang: str, tokenizer: Literal["unicode", "ascii-compat"]) -> list[str]:
-    """ROUGE tokens: lowercase words of Unicode letters/digits; or rouge-score's ASCII-only default."""
+def rouge_tokens(
+    text: str, lang: str, tokenizer: Literal["unicode", "ascii-compat"], unit: Unit = "words"
+) -> list[str]:
+    """ROUGE tokens: lowercase words of Unicode letters/digits; or rouge-score's ASCII-only default.
+
+    unit="chars" (zh, ja, th: no spaces between words): every character but whitespace and punctuation,
+    combining marks included (Thai vowel signs are characters of their own, not split off a "word").
+    """
     if tokenizer == "ascii-compat":  # rouge_score.tokenize.tokenize without a stemmer, byte for byte
         return [t for t in _ASCII_NON_ALNUM.sub(" ", text.lower()).split() if t]
+    if unit == "chars":
+        return [c for c in normalize(text, lang, lowercase=True, strip_punct=True) if not c.isspace()]
     return _WORD.findall(normalize(text, lang, lowercase=True))
 
 
@@ -279,28 +317,37 @@ class RougeL:
 
     tokenizer="unicode" keeps Romanian and French letters; "ascii-compat" reproduces rouge-score's
     default tokenizer (every character outside [a-z0-9] becomes a space) for comparison with old numbers.
+    `unit` None takes the language pack's: "chars" for scripts without spaces (the LCS is of characters).
     """
 
     lang: str = "en"
     tokenizer: Literal["unicode", "ascii-compat"] = "unicode"
+    unit: Unit | None = None  # None: pack(lang).metrics.unit, resolved when built
     label: str | None = None
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=True)
 
     def __post_init__(self) -> None:
         self.name = self.label or "rouge_l"
+        if self.unit is None:
+            self.unit = pack(self.lang).metrics.unit
 
     def signature(self) -> str:
         norm = "none" if self.tokenizer == "ascii-compat" else f"nfc+{self.lang}"
-        return f"rougeL|f:mean-of-samples|tok:{self.tokenizer}|lang:{self.lang}|norm:{norm}|case:lc|refs:max"
+        unit = "words" if self.tokenizer == "ascii-compat" else self.unit
+        return (
+            f"rougeL|f:mean-of-samples|tok:{self.tokenizer}|unit:{unit}|lang:{self.lang}|norm:{norm}|"
+            "case:lc|refs:max"
+        )
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
         check_lengths(hyps, refs)
+        unit: Unit = self.unit or "words"
         out = np.zeros((len(hyps), 1))
         for i, (h, rs) in enumerate(zip(hyps, refs, strict=True)):
-            ht = rouge_tokens(h, self.lang, self.tokenizer)
+            ht = rouge_tokens(h, self.lang, self.tokenizer, unit)
             out[i, 0] = 100 * max(
-                (rouge_l_f(ht, rouge_tokens(r, self.lang, self.tokenizer)) for r in rs), default=0.0
+                (rouge_l_f(ht, rouge_tokens(r, self.lang, self.tokenizer, unit)) for r in rs), default=0.0
             )
         return out
 

@@ -47,8 +47,9 @@ class EvaluateConfig(BaseModel):
     resamples: int = Field(default=RESAMPLES, ge=0)
     seed: int = SEED
     confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
-    # BERTScore (open_vqa, caption): a local model directory or hub id, and the layer to read. None: the
-    # bert-score default for the language (bert-base-multilingual-cased, layer 9, for ro/fr).
+    # BERTScore (open_vqa): a local model directory or hub id, and the layer to read. None: the language
+    # pack's (metrics.bertscore_model; bert-base-multilingual-cased, layer 9, for ro/fr). The model must be
+    # a local directory, in the Hugging Face cache, or on a reachable hub: else a one-line error, at once.
     bertscore: bool = True
     bertscore_model: str | None = None
     bertscore_layers: int | None = Field(default=None, ge=1)
@@ -82,14 +83,20 @@ def resolve_scorer(task: str, registry: Mapping[str, Scorer]) -> Scorer:
 
 
 def with_bertscore_options(scorer: Scorer, cfg: EvaluateConfig) -> Scorer:
-    """The scorer with the config's BERTScore choices, where it computes BERTScore."""
+    """The scorer with the config's BERTScore choices, where it computes BERTScore; a named model that
+    cannot be loaded is an error here, before anything is scored (the language pack's default model is
+    checked by the scorer, once the language is known)."""
     if not (dataclasses.is_dataclass(scorer) and hasattr(scorer, "bertscore_model")):
         return scorer
-    if cfg.bertscore_model and cfg.bertscore_layers is None and Path(cfg.bertscore_model).exists():
-        raise VlmadaptError(
-            f"--bertscore-model {cfg.bertscore_model}: a local model needs --bertscore-layers "
-            "(bert-score only knows the layer of the models it ships defaults for)"
-        )
+    if cfg.bertscore and cfg.bertscore_model:
+        from vlmadapt.evaluate.bertscore import check_available
+
+        if cfg.bertscore_layers is None and Path(cfg.bertscore_model).exists():
+            raise VlmadaptError(
+                f"--bertscore-model {cfg.bertscore_model}: a local model needs --bertscore-layers "
+                "(bert-score only knows the layer of the models it ships defaults for)"
+            )
+        check_available(cfg.bertscore_model)
     options = {
         "bertscore": cfg.bertscore,
         "bertscore_model": cfg.bertscore_model,

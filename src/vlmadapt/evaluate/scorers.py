@@ -334,10 +334,13 @@ class TextVQAScorer:
 
 @dataclass
 class OpenVQAScorer:
-    """Open VQA (Flickr30k-RoQA style): exact match, BERTScore P/R/F1, ROUGE-L and BLEU against references.
+    """Open VQA (Flickr30k-RoQA style): exact match, BERTScore P/R/F1, ROUGE-L, BLEU, chrF and WER (CER
+    for languages written without spaces) against references. BLEU and chrF come twice: normalised, and
+    raw ("bleu_raw", "chrf_raw": sacrebleu on the text as given, to compare with published numbers).
 
-    `bertscore_model` None uses bert-score's default model for the language; a local directory needs
-    `bertscore_layers`. `bertscore=False` leaves BERTScore out (no model to load).
+    `bertscore_model` None uses the language pack's BERTScore model; a local directory needs
+    `bertscore_layers`. `bertscore=False` leaves BERTScore out (no model to load). The model is checked
+    before anything is scored, so a missing one is a one-line error, not a minute of hub retries.
     """
 
     name: str = "open_vqa"
@@ -349,9 +352,11 @@ class OpenVQAScorer:
     subset_field: str = "kind"  # exact match per meta[subset_field] when examples have two or more values
 
     def score_samples(self, examples: list[Example], predictions: list[str], lang: str) -> list[SampleScores]:
-        from vlmadapt.evaluate.metrics import BLEU, RougeL
+        from vlmadapt.evaluate.metrics import BLEU, ChrF, RougeL
         from vlmadapt.evaluate.wer import WER
 
+        if self.bertscore:
+            _bertscore_metric(self, lang, "f1").check_available()
         refs = _references(examples)
         exact = ExactMatch(lang).sample_stats(predictions, refs)  # [N, 2]
         out = [SampleScores(ExactMatch(lang), exact)]
@@ -361,8 +366,9 @@ class OpenVQAScorer:
             )
         if self.bertscore:
             out += _bertscore(self, predictions, refs, lang)
-        for metric in (RougeL(lang=lang), BLEU(lang=lang), WER(lang=lang)):
-            out.append(SampleScores(metric, metric.sample_stats(predictions, refs)))
+        metrics: list[Any] = [RougeL(lang=lang), BLEU(lang=lang), BLEU(lang=lang, raw=True)]
+        metrics += [ChrF(lang=lang), ChrF(lang=lang, raw=True), WER(lang=lang)]
+        out += [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
         return out + fidelity_scores(predictions, refs, lang, examples)
 
     def details(self, examples: list[Example], predictions: list[str], lang: str) -> list[dict[str, Any]]:
@@ -375,30 +381,34 @@ class OpenVQAScorer:
         return {"wer_errors": WER(lang=lang).errors(predictions, _references(examples))}
 
 
-def _bertscore(cfg: OpenVQAScorer, hyps: list[str], refs: RefSets, lang: str) -> list[SampleScores]:
-    """BERTScore F1, precision and recall: one model pass, its [N, 3] stats shared by three metrics."""
+def _bertscore_metric(cfg: OpenVQAScorer, lang: str, output: Literal["f1", "precision", "recall"]) -> Any:
     from vlmadapt.evaluate.bertscore import BERTScore
 
-    def make(output: Literal["f1", "precision", "recall"]) -> Any:
-        return BERTScore(
-            lang=lang,
-            model=cfg.bertscore_model,
-            num_layers=cfg.bertscore_layers,
-            output=output,
-            device=cfg.bertscore_device,
-        )
+    return BERTScore(
+        lang=lang,
+        model=cfg.bertscore_model,
+        num_layers=cfg.bertscore_layers,
+        output=output,
+        device=cfg.bertscore_device,
+    )
 
-    first = make("f1")
+
+def _bertscore(cfg: OpenVQAScorer, hyps: list[str], refs: RefSets, lang: str) -> list[SampleScores]:
+    """BERTScore F1, precision and recall: one model pass, its [N, 3] stats shared by three metrics."""
+    first = _bertscore_metric(cfg, lang, "f1")
     stats = first.sample_stats(hyps, refs)
-    return [SampleScores(first, stats)] + [SampleScores(make(o), stats) for o in ("precision", "recall")]
+    rest = [SampleScores(_bertscore_metric(cfg, lang, o), stats) for o in ("precision", "recall")]
+    return [SampleScores(first, stats), *rest]
 
 
 @dataclass
 class CaptionScorer:
-    """Captioning against several references: BLEU-1..4, ROUGE-L, chrF and CIDEr-D."""
+    """Captioning against several references: BLEU-1..4, ROUGE-L, chrF, CIDEr-D (x100) and WER (CER for
+    languages written without spaces); BLEU-4 and chrF also raw ("bleu4_raw", "chrf_raw": sacrebleu on the
+    text as given). Open-VQA records are scored the same way, their answers read as captions."""
 
     name: str = "caption"
-    tasks: tuple[str, ...] = ("caption",)
+    tasks: tuple[str, ...] = ("caption", "open_vqa")
 
     def score_samples(self, examples: list[Example], predictions: list[str], lang: str) -> list[SampleScores]:
         from vlmadapt.evaluate.cider import CIDErD
@@ -407,7 +417,8 @@ class CaptionScorer:
 
         refs = _references(examples)
         metrics: list[Any] = [BLEU(lang=lang, max_ngram_order=k, label=f"bleu{k}") for k in (1, 2, 3, 4)]
-        metrics += [RougeL(lang=lang), ChrF(lang=lang), CIDErD(lang=lang), WER(lang=lang)]
+        metrics += [BLEU(lang=lang, raw=True, label="bleu4_raw"), RougeL(lang=lang)]
+        metrics += [ChrF(lang=lang), ChrF(lang=lang, raw=True), CIDErD(lang=lang), WER(lang=lang)]
         out = [SampleScores(m, m.sample_stats(predictions, refs)) for m in metrics]
         return out + fidelity_scores(predictions, refs, lang, examples)
 

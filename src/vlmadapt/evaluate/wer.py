@@ -1,22 +1,52 @@
-"""Word error rate with jiwer, and the word-level error analysis of the Romanian study.
+"""Word (or character) error rate with jiwer, and the word-level error analysis of the Romanian study.
 
 Per-sample statistics are jiwer's substitution, deletion, insertion and hit counts of the best-aligned
 reference, so corpus WER = (S + D + I) / (S + D + H) and a bootstrap resample is a matrix product. The
 same alignments give the most frequent substituted word pairs, deleted and inserted words
 (`WER.errors`), which is where missing diacritics ("barbat" for "bărbat") and agreement errors show.
+
+What a word is comes from the language pack:
+
+- `metrics.unit: words`: words are what jiwer splits on whitespace, after normalisation (NFC, the pack's
+  letter fixes, lowercase) and punctuation removal. Punctuation becomes a space, except an apostrophe
+  between two letters where the pack has `normalize.elision: true` (fr, it, ca): the elided clitic stays
+  attached, so "l'enfant", "dell'uomo" and "aujourd'hui" are one word each, as jiwer counts them in the
+  raw text. Without elision (en, ro, ...) "it's" is two words, "it s".
+- `metrics.unit: chars` (zh, ja, th: written without spaces): the error rate is the character error
+  rate, named "cer" and signed `cer|...|tok:chars`; characters are jiwer's (`jiwer.process_characters`,
+  the counts of `jiwer.cer`), whitespace left out, since spaces between such words are optional
+  typography and punctuation removal would otherwise leave spaces to count.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from vlmadapt.evaluate.metrics import RefSets, check_lengths, norm_signature, normalize_all
+from vlmadapt.evaluate.metrics import RefSets, Unit, check_lengths, norm_signature
+from vlmadapt.languages import normalize, pack
 
 Alignment = tuple[list[str], list[str], Any]  # (reference words, hypothesis words, jiwer chunks)
+
+
+_ELIDED = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")  # an apostrophe between two letters: "l'enfant"
+
+
+def strip_punctuation(text: str, keep_elision: bool) -> str:
+    """Every Unicode punctuation character (P*) -> a space, whitespace collapsed; with `keep_elision`
+    an apostrophe between two letters stays (run after `normalize`, which makes ’ an ASCII ')."""
+    keep = {m.start() for m in _ELIDED.finditer(text)} if keep_elision else set()
+    return " ".join(
+        "".join(
+            " " if unicodedata.category(c).startswith("P") and i not in keep else c
+            for i, c in enumerate(text)
+        ).split()
+    )
 
 
 @dataclass
@@ -25,25 +55,44 @@ class WER:
 
     Corpus WER = (S + D + I) / (S + D + H), the reference length being S + D + H. With several references
     a sample is aligned to the one with the lowest WER. Defaults lowercase and strip punctuation, so the
-    count is of word errors, not of casing or commas.
+    count is of word errors, not of casing or commas. `unit` and `elision` None take the language pack's
+    (module docstring); with unit "chars" it is the character error rate, named "cer".
     """
 
     lang: str = "en"
     lowercase: bool = True
     strip_punct: bool = True
+    unit: Unit | None = None  # None: pack(lang).metrics.unit, resolved when built
+    elision: bool | None = None  # None: pack(lang).normalize.elision, resolved when built
     label: str | None = None
     name: str = field(init=False)
     higher_is_better: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
-        self.name = self.label or "wer"
+        rules = pack(self.lang)
+        if self.unit is None:
+            self.unit = rules.metrics.unit
+        if self.elision is None:
+            self.elision = rules.normalize.elision
+        self.name = self.label or ("cer" if self.unit == "chars" else "wer")
 
     def signature(self) -> str:
         from importlib.metadata import version
 
-        return f"wer|jiwer:{version('jiwer')}|tok:whitespace|refs:min|" + norm_signature(
+        if self.unit == "chars":
+            kind, tok = "cer", "chars"
+        else:
+            kind, tok = "wer", "whitespace+elision" if self.elision and self.strip_punct else "whitespace"
+        return f"{kind}|jiwer:{version('jiwer')}|tok:{tok}|refs:min|" + norm_signature(
             self.lang, self.lowercase, self.strip_punct
         )
+
+    def prepare(self, text: str) -> str:
+        """The text jiwer aligns: normalised, punctuation stripped, and without whitespace for chars."""
+        out = normalize(text, self.lang, lowercase=self.lowercase)
+        if self.strip_punct:
+            out = strip_punctuation(out, keep_elision=bool(self.elision))
+        return "".join(out.split()) if self.unit == "chars" else out
 
     def sample_stats(self, hyps: list[str], refs: RefSets) -> np.ndarray:
         stats, _ = self._align(hyps, refs)
@@ -91,13 +140,15 @@ class WER:
         import jiwer
 
         check_lengths(hyps, refs)
-        h, r = normalize_all(hyps, refs, self.lang, self.lowercase, self.strip_punct)
+        h = [self.prepare(t) for t in hyps]
+        r = [[self.prepare(t) for t in rs] or [""] for rs in refs]  # no references: scored against ""
         pairs = [(i, ref) for i, rs in enumerate(r) for ref in rs]
         stats = np.zeros((len(h), 4))
         best: list[Alignment | None] = [None] * len(h)
         if not pairs:
             return stats, []
-        out = jiwer.process_words([p[1] for p in pairs], [h[i] for i, _ in pairs])
+        process = jiwer.process_characters if self.unit == "chars" else jiwer.process_words
+        out = process([p[1] for p in pairs], [h[i] for i, _ in pairs])
         best_wer = np.full(len(h), np.inf)
         for k, (i, _) in enumerate(pairs):
             ref_w, hyp_w, chunks = out.references[k], out.hypotheses[k], out.alignments[k]
