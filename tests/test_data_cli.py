@@ -107,7 +107,7 @@ def test_missing_and_unreadable_images_exit_2(tmp_path: Path, cli: Cli) -> None:
 def test_unknown_format_and_bad_options_exit_2(tmp_path: Path, cli: Cli) -> None:
     src = str(_pope(tmp_path))
     code, _, err = cli(["data", "import", "coco", src, str(tmp_path / "o.jsonl")])
-    _assert_user_error(code, err, "unknown import format 'coco'; known: flickr30k, llava, multi30k, pope")
+    _assert_user_error(code, err, "unknown import format 'coco'; known: cvqa, flickr30k, llava, marvl")
     code, _, err = cli(["data", "import", "pope", src, str(tmp_path / "o.jsonl"), "--on-error", "x"])
     _assert_user_error(code, err, "--on-error must be 'raise' or 'skip', not 'x'")
     code, _, err = cli(["data", "import", "pope", src, str(tmp_path / "o.jsonl"), "--split", "val"])

@@ -419,7 +419,10 @@ def test_parquet_output_reads_back_the_same_records(tmp_path: Path) -> None:
 
 
 def test_every_format_is_registered_with_a_description() -> None:
-    assert sorted(IMPORTERS) == ["flickr30k", "llava", "multi30k", "pope", "roqa", "scienceqa", "textvqa"]
+    assert sorted(IMPORTERS) == [
+        *("cvqa", "flickr30k", "llava", "marvl", "maxm", "mtvqa", "multi30k"),
+        *("pope", "roqa", "scienceqa", "textvqa", "xgqa", "xm3600"),
+    ]
     assert all(imp.description for imp in IMPORTERS.values())
 
 
@@ -512,7 +515,9 @@ def test_malformed_or_misshapen_json_files_name_the_file_and_position(
 
 def test_unknown_format_missing_source_and_bad_options(tmp_path: Path) -> None:
     src = _write(tmp_path / "coco_pope_random.json", POPE)
-    with pytest.raises(UnknownNameError, match=r"unknown import format 'vqav2'; known: flickr30k, llava, "):
+    with pytest.raises(
+        UnknownNameError, match=r"unknown import format 'vqav2'; known: cvqa, flickr30k, llava, "
+    ):
         import_dataset("vqav2", src, tmp_path / "out.jsonl")
     with pytest.raises(VlmadaptError, match=r"nope\.json: no such file"):
         import_dataset("pope", tmp_path / "nope.json", tmp_path / "out.jsonl")

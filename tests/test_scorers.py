@@ -328,7 +328,10 @@ def test_caption_metrics_compose_the_corpus_metrics() -> None:
 
 
 def test_registry_and_task_defaults() -> None:
-    assert set(SCORERS) == {"pope", "scienceqa", "textvqa", "open_vqa", "caption"}
+    assert set(SCORERS) == {
+        *("pope", "scienceqa", "textvqa", "open_vqa", "caption"),
+        *("xm3600", "maxm", "xgqa", "marvl", "cvqa", "mtvqa"),
+    }
     for name, scorer in SCORERS.items():
         assert scorer.name == name
     assert {t: scorer_for(t).name for t in DEFAULT_SCORER} == {
@@ -338,7 +341,7 @@ def test_registry_and_task_defaults() -> None:
         Task.caption: "caption",
     }
     assert scorer_for("textvqa").name == "textvqa"
-    with pytest.raises(UnknownNameError, match="known: caption, open_vqa, pope, scienceqa, textvqa"):
+    with pytest.raises(UnknownNameError, match="known: caption, cvqa, marvl, maxm, mtvqa, open_vqa, pope, scienceqa"):
         scorer_for("conversation")
 
 

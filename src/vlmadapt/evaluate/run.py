@@ -4,6 +4,10 @@ Every reference example gets one row. A prediction with an `error` is scored as 
 counted as an error; an empty answer is counted as empty; with `allow_missing`, an example without a
 prediction is scored as empty and counted as missing. Predictions for ids that are not in the
 references, and references without predictions (unless allowed), stop the run with the ids named.
+
+A references file in several languages (or `--lang mul`) is scored per language (by_language.py):
+scores.json then has `lang` "mul", the pooled metrics under `metrics`, each language's own under
+`languages`, the mean over languages under `macro`, and each per_sample.jsonl row names its `lang`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import UnknownNameError, VlmadaptError
 from vlmadapt.evaluate.base import Scorer, per_sample
+from vlmadapt.evaluate.by_language import MIXED, LanguageRun, language_of, macro, pooled, score_by_language
 from vlmadapt.evaluate.metrics import metric_spec
 from vlmadapt.evaluate.stats import CONFIDENCE, RESAMPLES, SEED, score_metric
 from vlmadapt.jsonl import read_records, write_jsonl
@@ -72,10 +77,11 @@ def scorer_registry() -> Mapping[str, Scorer]:
 
 
 def resolve_scorer(task: str, registry: Mapping[str, Scorer]) -> Scorer:
-    """The scorer named `task`, or the only scorer that scores record task `task`."""
+    """The scorer named `task`, or the only scorer that scores record task `task` (scorers marked
+    `named_only`, the multilingual benchmarks', are used only when named)."""
     if task in registry:
         return registry[task]
-    matches = {id(s): s for s in registry.values() if task in s.tasks}
+    matches = {id(s): s for s in registry.values() if task in s.tasks and not getattr(s, "named_only", False)}
     if len(matches) == 1:
         return next(iter(matches.values()))
     known = set(registry) | {t for s in registry.values() for t in s.tasks}
@@ -106,7 +112,8 @@ def with_bertscore_options(scorer: Scorer, cfg: EvaluateConfig) -> Scorer:
 
 
 def check_fit(examples: list[Example], scorer: Scorer, lang: str | None, where: Path, task: str) -> str:
-    """The evaluation language; errors when the examples' tasks or language do not fit."""
+    """The evaluation language ("mul" for examples in several languages, or when asked); errors when the
+    examples' tasks or language do not fit."""
     bad = [e for e in examples if e.task.value not in scorer.tasks]
     if bad:
         kinds = sorted({e.task.value for e in bad})
@@ -115,16 +122,18 @@ def check_fit(examples: list[Example], scorer: Scorer, lang: str | None, where: 
             f"(first: id {bad[0].id!r}), but --task {task} uses the {scorer.name!r} scorer, which scores "
             f"{', '.join(scorer.tasks)}; pick the scorer for these examples"
         )
-    langs = Counter(e.lang for e in examples)
-    if lang is None and len(langs) == 1:
-        return next(iter(langs))
+    langs = Counter(language_of(scorer, e) for e in examples)
     if lang is None:
-        raise VlmadaptError(f"{where}: examples are in several languages ({dict(langs)}); pass --lang")
-    other = [e for e in examples if e.lang != lang]
+        return next(iter(langs)) if len(langs) == 1 else MIXED
+    if lang == MIXED:
+        return MIXED
+    other = [e for e in examples if language_of(scorer, e) != lang]
     if other:
+        first = language_of(scorer, other[0])
         raise VlmadaptError(
-            f"{where}: {len(other)} examples are in {other[0].lang!r} (first: id {other[0].id!r}), "
-            f"but --lang is {lang!r}; evaluate against references in the predictions' language"
+            f"{where}: {len(other)} examples are in {first!r} (first: id {other[0].id!r}), "
+            f"but --lang is {lang!r}; evaluate against references in the predictions' language, "
+            "or leave --lang out to score each language"
         )
     return lang
 
@@ -201,21 +210,24 @@ def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) ->
     lang = check_fit(examples, scorer, cfg.lang, cfg.references, cfg.task)
     m = match_predictions(examples, preds, cfg.predictions, cfg.references, cfg.allow_missing)
 
-    sample_scores = scorer.score_samples(examples, m.texts, lang)
-    details = scorer.details(examples, m.texts, lang)
-    metrics: dict[str, dict[str, Any]] = {}
-    for s in sample_scores:
-        if s.metric.name in metrics or len(s.stats) != len(examples):
-            raise ValueError(f"scorer {scorer.name!r}: metric {s.metric.name!r} repeated or of wrong length")
-        ms = score_metric(s.metric, s.stats, cfg.resamples, cfg.seed, cfg.confidence)
-        entry: dict[str, Any] = {"score": ms.score, "low": ms.low, "high": ms.high, "signature": ms.signature}
-        entry |= {"higher_is_better": s.metric.higher_is_better, "spec": metric_spec(s.metric)}
-        metrics[s.metric.name] = entry | ms.extra
+    if lang == MIXED:
+        metrics, rows, by_lang = _score_languages(scorer, examples, m, cfg)
+    else:
+        sample_scores = scorer.score_samples(examples, m.texts, lang)
+        details = scorer.details(examples, m.texts, lang)
+        metrics = {}
+        for s in sample_scores:
+            if s.metric.name in metrics or len(s.stats) != len(examples):
+                raise ValueError(
+                    f"scorer {scorer.name!r}: metric {s.metric.name!r} repeated or of wrong length"
+                )
+            metrics[s.metric.name] = _metric_entry(s.metric, s.stats, cfg)
+        rows = _rows(examples, m, sample_scores, details)
 
     out = cfg.out_dir()
     out.mkdir(parents=True, exist_ok=True)
-    write_jsonl(out / "per_sample.jsonl", _rows(examples, m, sample_scores, details))
-    result = {
+    write_jsonl(out / "per_sample.jsonl", rows)
+    result: dict[str, Any] = {
         "system": cfg.system_name(),
         "task": cfg.task,
         "scorer": scorer.name,
@@ -230,10 +242,57 @@ def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) ->
         "provenance": provenance(cfg.model_dump(mode="json")),
     }
     analysis = getattr(scorer, "analysis", None)  # optional scorer hook (WER error pairs, ...)
-    if callable(analysis):
+    if lang == MIXED:
+        result |= by_lang  # each language's analysis is in its section
+    elif callable(analysis):
         result["analysis"] = analysis(examples, m.texts, lang)
     write_json(out / "scores.json", result)
     return out
+
+
+def _metric_entry(metric: Any, stats: Any, cfg: EvaluateConfig) -> dict[str, Any]:
+    ms = score_metric(metric, stats, cfg.resamples, cfg.seed, cfg.confidence)
+    entry: dict[str, Any] = {"score": ms.score, "low": ms.low, "high": ms.high, "signature": ms.signature}
+    entry |= {"higher_is_better": metric.higher_is_better, "spec": metric_spec(metric)}
+    return entry | ms.extra
+
+
+def _score_languages(
+    scorer: Scorer, examples: list[Example], m: Matched, cfg: EvaluateConfig
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Examples in several languages: (pooled metrics, per_sample rows, the `languages` and `macro`
+    sections of scores.json). See by_language.py."""
+    runs = score_by_language(scorer, examples, m.texts)
+    metrics = {}
+    for p in pooled(runs, len(examples)):
+        entry = _metric_entry(p.metric, p.stats, cfg)
+        if not p.same_everywhere:  # the breakdown would describe the first language's metric only
+            entry = {k: v for k, v in entry.items() if k != "breakdown"}
+        metrics[p.metric.name] = entry | {"signature": p.signature, "languages": [r.lang for r in runs]}
+    analysis = getattr(scorer, "analysis", None)
+    languages: dict[str, Any] = {}
+    for r in runs:
+        status = [m.status[i] for i in r.index]
+        part = {s.metric.name: _metric_entry(s.metric, s.stats, cfg) for s in r.samples}
+        languages[r.lang] = {"n": len(r.index), "counts": _counts(status), "metrics": part}
+        if callable(analysis):
+            said = [m.texts[i] for i in r.index]
+            languages[r.lang]["analysis"] = analysis([examples[i] for i in r.index], said, r.lang)
+    means = {name: macro(name, runs, cfg.resamples, cfg.seed, cfg.confidence) for name in metrics}
+    return metrics, _language_rows(examples, m, runs), {"languages": languages, "macro": means}
+
+
+def _language_rows(examples: list[Example], m: Matched, runs: list[LanguageRun]) -> list[dict[str, Any]]:
+    """per_sample.jsonl rows in reference order, each with its language's metrics and a `lang`."""
+    rows: list[dict[str, Any]] = [{} for _ in examples]
+    for r in runs:
+        part = Matched(
+            [m.texts[i] for i in r.index], [m.predictions[i] for i in r.index], [m.status[i] for i in r.index]
+        )
+        own = _rows([examples[i] for i in r.index], part, r.samples, r.details)
+        for i, row in zip(r.index, own, strict=True):
+            rows[i] = {"id": row["id"], "lang": r.lang} | {k: v for k, v in row.items() if k != "id"}
+    return rows
 
 
 def _counts(status: list[str]) -> dict[str, int]:
@@ -284,17 +343,40 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 
 
 def render_scores(result: dict[str, Any]) -> Any:
-    """A rich table of a scores.json: metric, score, 95% interval; signatures in the caption."""
+    """A rich table of a scores.json: metric, score, 95% interval; signatures in the caption. Over several
+    languages, the pooled metrics, then a table of each language's scores and their mean."""
     from rich.table import Table
 
     c = result["counts"]
-    title = f"{result['system']}  {result['task']} ({result['scorer']}, {result['lang']}), n={result['n']}"
+    lang = result["lang"]
+    if "languages" in result:
+        lang = f"{lang}: {', '.join(result['languages'])}"
+    title = f"{result['system']}  {result['task']} ({result['scorer']}, {lang}), n={result['n']}"
     table = Table(title=title, caption=_counts_line(c))
     for col in ("metric", "score", f"{int(100 * result['bootstrap']['confidence'])}% CI", "signature"):
         table.add_column(col, overflow="fold")
     for name, e in result["metrics"].items():
         ci = "" if e.get("low") is None else f"[{e['low']:.2f}, {e['high']:.2f}]"
         table.add_row(name, f"{e['score']:.2f}", ci, f"[dim]{e['signature']}[/]")
+    if "languages" not in result:
+        return table
+    from rich.console import Group
+
+    return Group(table, _languages_table(result))
+
+
+def _languages_table(result: dict[str, Any]) -> Any:
+    """Languages as rows (then their mean), the metrics every language has as columns."""
+    from rich.table import Table
+
+    names = list(result["macro"])
+    table = Table(title="per language (macro: the mean over languages)")
+    for col in ("lang", "n", *names):
+        table.add_column(col, overflow="fold")
+    for code, part in result["languages"].items():
+        cells = [f"{part['metrics'][name]['score']:.2f}" for name in names]
+        table.add_row(code, str(part["n"]), *cells)
+    table.add_row("macro", "", *[f"{result['macro'][name]['score']:.2f}" for name in names])
     return table
 
 

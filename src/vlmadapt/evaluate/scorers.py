@@ -30,6 +30,14 @@ import numpy as np
 from vlmadapt.errors import VlmadaptError, lookup
 from vlmadapt.evaluate.answers import PARSER_VERSION, parse_option, parse_yes_no, vqa_accuracy, vqa_matches
 from vlmadapt.evaluate.base import SampleScores, Scorer
+from vlmadapt.evaluate.multilingual import (
+    CVQAScorer,
+    MaRVLScorer,
+    MaXMScorer,
+    MTVQAScorer,
+    XGQAScorer,
+    XM3600Scorer,
+)
 from vlmadapt.languages import RO_CEDILLA_LETTERS, pack
 from vlmadapt.records import Example, Task
 
@@ -471,6 +479,13 @@ SCORERS: dict[str, Scorer] = {
     "textvqa": TextVQAScorer(),
     "open_vqa": OpenVQAScorer(),
     "caption": CaptionScorer(),
+    # native multilingual benchmarks (multilingual.py): named with --task, never a task's default
+    "xm3600": XM3600Scorer(),
+    "maxm": MaXMScorer(),
+    "xgqa": XGQAScorer(),
+    "marvl": MaRVLScorer(),
+    "cvqa": CVQAScorer(),
+    "mtvqa": MTVQAScorer(),
 }
 
 # The scorer a record task gets when none is named (TextVQA is open VQA scored by VQA accuracy: name it).
