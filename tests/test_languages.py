@@ -203,3 +203,19 @@ def test_lingua_knows_every_pack_code() -> None:
             unknown[code] = given
     assert unknown == {}
 
+
+def test_readme_table_lists_every_shipped_pack_as_it_is() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Shipped packs.**") : readme.index("### Native multilingual benchmarks")]
+    rows = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `"):
+            rows[cells[0].strip("`")] = cells
+    assert sorted(rows) == sorted(SHIPPED) == list(LANGUAGES)
+    for code, cells in rows.items():
+        lang = language(code)
+        assert cells[3] == f"{lang.yes[0]} / {lang.no[0]}", code
+        assert cells[4] == f"`{lang.metrics.bleu_tokenize}`", code
+        assert cells[5] == ("CER" if lang.metrics.unit == "chars" else "WER"), code
+        assert cells[6].startswith(lang.metrics.bertscore_model), code

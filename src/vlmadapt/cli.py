@@ -127,7 +127,12 @@ def data_import(
     image_root: Annotated[
         Path | None, typer.Option(help="Check every image exists and opens under this folder.")
     ] = None,
-    lang: Annotated[str, typer.Option(help="Language of the source text.")] = "en",
+    lang: Annotated[
+        str,
+        typer.Option(
+            help="Language of the source text; for multilingual benchmarks one of theirs, or 'mul' for all."
+        ),
+    ] = "en",
     split: Annotated[
         str | None, typer.Option(help="Keep one split (train/val/test) where the format has splits.")
     ] = None,
@@ -203,7 +208,10 @@ def evaluate_cmd(
     task: Annotated[
         str, typer.Option(help="Scorer: pope, scienceqa, textvqa, open_vqa, caption (or a record task).")
     ],
-    lang: Annotated[str | None, typer.Option(help="Language (default: the references').")] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(help="Language (default: the references'; several languages are scored per language)."),
+    ] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Output directory (default: beside the predictions).")
     ] = None,
@@ -214,11 +222,12 @@ def evaluate_cmd(
     image_root: Annotated[Path | None, typer.Option(help="Image folder, recorded for the report.")] = None,
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 12345,
-    bertscore: Annotated[bool, typer.Option(help="Compute BERTScore (open_vqa, caption).")] = True,
+    bertscore: Annotated[bool, typer.Option(help="Compute BERTScore (open_vqa).")] = True,
     bertscore_model: Annotated[
         str | None,
         typer.Option(
-            help="BERTScore model: local directory or hub id (default: bert-score's for the language)."
+            help="BERTScore model: local directory or hub id (default: the language pack's "
+            "metrics.bertscore_model)."
         ),
     ] = None,
     bertscore_layers: Annotated[
@@ -440,7 +449,7 @@ def translate_cmd(
 @app.command("synthesize")
 def synthesize_cmd(
     src: Annotated[Path, typer.Argument(help="Caption records (.jsonl or .parquet) in the target language.")],
-    lang: Annotated[str, typer.Option("--lang", help="Language of the captions and the QA (en, fr, ro).")],
+    lang: Annotated[str, typer.Option("--lang", help="Language of the captions and the QA (a pack's code).")],
     out_path: Annotated[Path, typer.Option("--out", help="QA records (.jsonl); re-runs resume it.")],
     backend: Annotated[str | None, typer.Option(help="LLM backend: openai or causal.")] = None,
     model: Annotated[str | None, typer.Option(help="Served model name (openai), or hub id / folder.")] = None,
