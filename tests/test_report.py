@@ -247,3 +247,77 @@ def test_training_log_from_vlmadapt_train_outputs(tmp_path: Path, runs: list[Pat
     state.write_text(json.dumps({"train": {}, "log_history": history}), encoding="utf-8")
     log = find_training_log(load_eval_run(runs[1]))
     assert log is not None and log.path == state and log.train == [(5.0, 3.0), (10.0, 1.0)]
+
+
+# The whole report.md and report.csv of the fixture (a single-language run: no per-language table), as
+# the report wrote them before multilingual runs got one; every number is the fixture's, by hand above.
+SINGLE_LANGUAGE_MD = """\
+# Evaluation report
+
+Generated DATE from 2 evaluation runs.
+Cells: score [95% bootstrap interval] (delta against the baseline; * p < 0.05, no paired tests). \
+↑ higher is better, ↓ lower is better.
+
+## Overview
+
+| system | pope · fr: accuracy ↑ |
+|---|---|
+| base | 75.00 |
+| ft <b>x</b> | 50.00 (-25.00) |
+
+## pope · fr
+
+n = 4, baseline: base
+
+| system | accuracy ↑ | unparsed ↓ |
+|---|---|---|
+| base (baseline) | 75.00 [50.00, 100.00] | 0.00 [0.00, 50.00] |
+| ft <b>x</b> | 50.00 [25.00, 75.00] (-25.00) | 25.00 [0.00, 50.00] (+25.00) |
+
+### pope · fr per subset
+
+| subset | system | accuracy |
+|---|---|---|
+| random | base (baseline) | 100.00 [0.00, 100.00] |
+| random | ft <b>x</b> | 50.00 [0.00, 100.00] (-50.00) |
+
+## Runs
+
+| system | task | lang | n | answered | empty | errors | missing | git | run |
+|---|---|---|---|---|---|---|---|---|---|
+| base | pope | fr | 4 | 4 | 0 | 0 | 0 | abc123 | TMP/base/eval-pope |
+| ft <b>x</b> | pope | fr | 4 | 4 | 0 | 0 | 0 | abc123 | TMP/ft/eval-pope |
+"""
+SINGLE_LANGUAGE_CSV = """\
+task,scorer,lang,system,baseline,metric,subset,score,low,high,delta,delta_low,delta_high,p_value,\
+higher_is_better,n,signature,run
+pope,pope,fr,base,base,accuracy,,75.0,50.0,100.0,,,,,True,4,choice|accuracy,TMP/base/eval-pope
+pope,pope,fr,base,base,unparsed,,0.0,0.0,50.0,,,,,False,4,choice|unparsed,TMP/base/eval-pope
+pope,pope,fr,base,base,accuracy,random,100.0,0.0,100.0,,,,,True,4,choice|accuracy@random,TMP/base/eval-pope
+pope,pope,fr,ft <b>x</b>,base,accuracy,,50.0,25.0,75.0,-25.0,,,,True,4,choice|accuracy,TMP/ft/eval-pope
+pope,pope,fr,ft <b>x</b>,base,unparsed,,25.0,0.0,50.0,25.0,,,,False,4,choice|unparsed,TMP/ft/eval-pope
+pope,pope,fr,ft <b>x</b>,base,accuracy,random,50.0,0.0,100.0,-50.0,,,,True,4,choice|accuracy@random,\
+TMP/ft/eval-pope
+"""
+
+
+def test_single_language_report_is_unchanged(tmp_path: Path, runs: list[Path]) -> None:
+    out = run(
+        ReportConfig(runs=runs, out=tmp_path / "rep", baseline="base", trials=0, examples=0, charts=False)
+    )
+    md = (out / "report.md").read_text(encoding="utf-8").replace(str(tmp_path), "TMP")
+    md = re.sub(r"^Generated .+ UTC from", "Generated DATE from", md, flags=re.MULTILINE)
+    assert md == SINGLE_LANGUAGE_MD
+    csv_text = (out / "report.csv").read_text(encoding="utf-8").replace(str(tmp_path), "TMP")
+    assert csv_text.replace("\r\n", "\n") == SINGLE_LANGUAGE_CSV
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Per language" not in page and "macro" not in page
+    charted = run(ReportConfig(runs=runs, out=tmp_path / "rep2", baseline="base", trials=0, examples=0))
+    assert sorted(p.name for p in (charted / "charts").iterdir()) == [
+        "loss.pdf",
+        "loss.png",
+        "pope-fr-subsets.pdf",
+        "pope-fr-subsets.png",
+        "pope-fr.pdf",
+        "pope-fr.png",
+    ]

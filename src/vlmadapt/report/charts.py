@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vlmadapt.report.languages import LanguageTable
 from vlmadapt.report.load import TrainingLog
 from vlmadapt.report.tables import TaskGroup
 
@@ -106,6 +107,21 @@ def metric_bars(group: TaskGroup, colors: dict[str, str], out_dir: Path) -> Char
     return _save(fig, out_dir, group.key, group.title)
 
 
+def _grouped_bars(
+    ax: Any, k: int, n_systems: int, cells: list[Any], color: str, label: str, baseline: bool
+) -> tuple[Any, list[float]]:
+    """System k's bars, one per group (subset, language), with interval whiskers; the baseline hatched."""
+    width = 0.8 / max(1, n_systems)
+    xs = [i - 0.4 + width * (k + 0.5) for i in range(len(cells))]
+    heights = [c.score if c.score is not None else 0.0 for c in cells]
+    bars = ax.bar(xs, heights, width, yerr=_errors(cells), color=color, capsize=2, label=label)
+    if baseline:
+        for bar in bars:
+            bar.set_hatch("///")
+            bar.set_edgecolor("white")
+    return bars, heights
+
+
 def subset_bars(group: TaskGroup, colors: dict[str, str], out_dir: Path) -> Chart | None:
     """The first subset metric (POPE accuracy per split, ScienceQA accuracy per subject): grouped bars."""
     kinds, subsets = group.subset_kinds, group.subsets
@@ -114,16 +130,9 @@ def subset_bars(group: TaskGroup, colors: dict[str, str], out_dir: Path) -> Char
     kind, systems = kinds[0], group.systems
     fig = _figure(min(10.4, 1.5 + 0.55 * len(subsets) * max(2, len(systems))), 3.0)
     ax = fig.subplots()
-    width = 0.8 / max(1, len(systems))
     for k, s in enumerate(systems):
         cells = [group.cell(s, f"{kind}@{sub}") for sub in subsets]
-        xs = [i - 0.4 + width * (k + 0.5) for i in range(len(subsets))]
-        heights = [c.score if c.score is not None else 0.0 for c in cells]
-        bars = ax.bar(xs, heights, width, yerr=_errors(cells), color=colors[s], capsize=2, label=s)
-        if s == group.baseline:
-            for bar in bars:
-                bar.set_hatch("///")
-                bar.set_edgecolor("white")
+        bars, heights = _grouped_bars(ax, k, len(systems), cells, colors[s], s, s == group.baseline)
         ax.bar_label(bars, labels=[f"{h:.1f}" for h in heights], fontsize=6, padding=2)
     ax.set_xticks(range(len(subsets)), [sub.replace("_", " ") for sub in subsets], fontsize=8)
     ax.set_ylabel(kind, fontsize=8)
@@ -132,6 +141,34 @@ def subset_bars(group: TaskGroup, colors: dict[str, str], out_dir: Path) -> Char
     _legend(fig, systems, colors, group.baseline)
     fig.suptitle(f"{group.title}: {kind} per subset", fontsize=10)
     return _save(fig, out_dir, f"{group.key}-subsets", f"{group.title}: {kind} per subset")
+
+
+def language_bars(table: LanguageTable, colors: dict[str, str], out_dir: Path) -> Chart | None:
+    """The first headline metric per language, then its macro mean and pooled figure: grouped bars, one
+    per system, with 95% interval whiskers; a dotted line parts the languages from the two summaries."""
+    if not table.metrics:
+        return None
+    g, m, columns = table.group, table.metrics[0], table.columns
+    systems = g.systems
+    fig = _figure(min(10.4, 1.5 + 0.55 * len(columns) * max(2, len(systems))), 3.0)
+    ax = fig.subplots()
+    labelled = len(columns) * len(systems) <= 32  # beyond, the value labels overlap
+    for k, s in enumerate(systems):
+        cells = [table.cell(s, m.name, c) for c in columns]
+        bars, _ = _grouped_bars(ax, k, len(systems), cells, colors[s], s, s == g.baseline)
+        if labelled:
+            labels = [f"{c.score:.1f}" if c.score is not None else "" for c in cells]
+            ax.bar_label(bars, labels=labels, fontsize=6, padding=2)
+    ax.axvline(len(table.langs) - 0.5, color="#9ca3af", linewidth=0.8, linestyle=":")
+    ax.set_xticks(range(len(columns)), columns, fontsize=8, rotation=90 if len(columns) > 14 else 0)
+    ax.set_ylabel(f"{m.name} {m.arrow}", fontsize=8)
+    cells = [c for (_, name, _), c in table.cells.items() if name == m.name]
+    ax.set_ylim(0, max([c.high or c.score or 0.0 for c in cells] + [1.0]) * 1.15)
+    _style(ax)
+    _legend(fig, systems, colors, g.baseline)
+    title = f"{g.title}: {m.name} per language"
+    fig.suptitle(f"{title}  (95% bootstrap intervals)", fontsize=10)
+    return _save(fig, out_dir, f"{g.key}-languages", title)
 
 
 def loss_curves(logs: list[TrainingLog], colors: dict[str, str], out_dir: Path) -> Chart | None:

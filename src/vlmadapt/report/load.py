@@ -2,9 +2,10 @@
 
 An evaluate output directory holds scores.json and per_sample.jsonl (layout in evaluate/base.py). A
 directory given to the report that holds no scores.json but has such directories inside is expanded to
-them, so `vlmadapt report runs/` works. Training logs are the `log_history` of a transformers
-`trainer_state.json` or `vlmadapt train`'s metrics.json in the run directory or its parent (or their latest
-checkpoint-N folder).
+them, so `vlmadapt report runs/` works. A scores.json over several languages (evaluate/by_language.py)
+also holds each language's metrics under `languages` and their mean under `macro`. Training logs are the
+`log_history` of a transformers `trainer_state.json` or `vlmadapt train`'s metrics.json in the run
+directory or its parent (or their latest checkpoint-N folder).
 """
 
 from __future__ import annotations
@@ -41,6 +42,16 @@ class EvalRun:
     def metrics(self) -> dict[str, dict[str, Any]]:
         return dict(self.scores.get("metrics", {}))
 
+    @property
+    def languages(self) -> dict[str, dict[str, Any]]:
+        """{code: {"n", "counts", "metrics"}} of a run scored per language; {} for one language."""
+        return dict(self.scores.get("languages") or {})
+
+    @property
+    def macro(self) -> dict[str, dict[str, Any]]:
+        """{metric: {"score", "low", "high", "languages", ...}}: the mean over languages; {} for one."""
+        return dict(self.scores.get("macro") or {})
+
 
 @dataclass
 class TrainingLog:
@@ -75,8 +86,28 @@ def load_eval_run(path: Path) -> EvalRun:
         raise VlmadaptError(f"{scores_path}: not valid JSON: {e}") from None
     if not isinstance(scores, dict) or not isinstance(scores.get("metrics"), dict):
         raise VlmadaptError(f"{scores_path}: no 'metrics' mapping; is it a `vlmadapt evaluate` output?")
+    _check_languages(scores, scores_path)
     rows = [raw for _, raw in iter_jsonl(rows_path) if isinstance(raw, dict)]
     return EvalRun(path, scores, rows)
+
+
+def _check_languages(scores: dict[str, Any], where: Path) -> None:
+    """The per-language sections, when present, have the layout evaluate writes (run.py)."""
+    languages, macro = scores.get("languages"), scores.get("macro")
+    if languages is None and macro is None:
+        return
+    fix = "re-run `vlmadapt evaluate` to rewrite it"
+    if not isinstance(languages, dict) or not isinstance(macro, dict):
+        raise VlmadaptError(f"{where}: 'languages' and 'macro' must both be mappings; {fix}")
+    for code, part in languages.items():
+        if not isinstance(part, dict) or not isinstance(part.get("metrics"), dict):
+            raise VlmadaptError(f"{where}: languages.{code}: no 'metrics' mapping; {fix}")
+        bad = [name for name, e in part["metrics"].items() if not isinstance(e, dict)]
+        if bad:
+            raise VlmadaptError(f"{where}: languages.{code}.metrics.{bad[0]}: not a mapping; {fix}")
+    bad = [name for name, e in macro.items() if not isinstance(e, dict)]
+    if bad:
+        raise VlmadaptError(f"{where}: macro.{bad[0]}: not a mapping; {fix}")
 
 
 def load_references(run: EvalRun) -> dict[str, Any]:

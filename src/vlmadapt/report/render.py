@@ -2,7 +2,9 @@
 
 The HTML page opens offline: CSS is inline, charts and thumbnails are base64 data URIs, and nothing is
 fetched. Every text in it comes through Jinja2 with autoescaping on, so a prediction that contains
-markup (``<script>``) is shown as text, never run.
+markup (``<script>``) is shown as text, never run. A task scored in several languages gets a per-language
+table and chart (languages.py) after its main tables; report.csv then has a row per language, and its
+pooled and macro rows say so in `lang`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from vlmadapt.report.charts import Chart
 from vlmadapt.report.examples import ExampleView
+from vlmadapt.report.languages import POOLED, LanguageTable, language_csv_rows, legend
 from vlmadapt.report.load import EvalRun, TrainingLog
 from vlmadapt.report.tables import CSV_FIELDS, Cell, MetricCol, TaskGroup, ci_text, csv_rows, delta_text, fmt
 
@@ -24,6 +27,8 @@ class Section:
     chart: Chart | None = None
     subset_chart: Chart | None = None
     examples: list[ExampleView] = field(default_factory=list)
+    languages: LanguageTable | None = None  # a task scored in several languages
+    language_chart: Chart | None = None
 
 
 @dataclass
@@ -98,8 +103,10 @@ def render_markdown(report: Report, out: Path) -> str:
                 for s in g.systems
             ]
             lines += _md_table(["subset", "system", *g.subset_kinds], rows)
+        if sec.languages is not None:
+            lines += _md_languages(sec.languages)
         lines += [f"\n> {_md(note)}" for note in dict.fromkeys(g.notes)]
-        for chart in (sec.chart, sec.subset_chart):
+        for chart in (sec.chart, sec.subset_chart, sec.language_chart):
             if chart is not None:
                 lines += ["", f"![{_md(chart.title)}]({_rel(chart, out)})"]
         lines += _md_examples(sec)
@@ -111,6 +118,23 @@ def render_markdown(report: Report, out: Path) -> str:
         _run_rows(report, _md),
     )
     return "\n".join(lines) + "\n"
+
+
+def _md_languages(t: LanguageTable) -> list[str]:
+    """Rows (metric, system), columns the languages, macro and pooled."""
+    g = t.group
+    lines = ["", f"### {_md(g.title)} per language", "", _md(legend(t)), ""]
+    rows = [
+        [
+            f"{_md(m.name)} {m.arrow}",
+            _system_label(g, s),
+            *[_md_cell(t.cell(s, m.name, c)) for c in t.columns],
+        ]
+        for m in t.metrics
+        for s in g.systems
+    ]
+    lines += _md_table(["metric", "system", *t.columns], rows)
+    return lines + [f"\n> {_md(note)}" for note in dict.fromkeys(t.notes)]
 
 
 def _legend_line(report: Report) -> str:
@@ -184,7 +208,7 @@ def _run_rows(report: Report, esc: Any) -> list[list[str]]:
                 for x in (
                     r.system,
                     r.group[0],
-                    r.group[2],
+                    f"{r.group[2]}: {', '.join(r.languages)}" if r.languages else r.group[2],
                     r.scores.get("n", ""),
                     c.get("scored", ""),
                     c.get("empty", ""),
@@ -201,13 +225,26 @@ def _run_rows(report: Report, esc: Any) -> list[list[str]]:
 # --- CSV -----------------------------------------------------------------------------------------------
 
 
-def write_csv(groups: list[TaskGroup], path: Path) -> Path:
+def write_csv(groups: list[TaskGroup], path: Path, languages: list[LanguageTable] | None = None) -> Path:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
         writer.writeheader()
-        for row in csv_rows(groups):
+        for row in report_rows(groups, languages or []):
             writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return path
+
+
+def report_rows(groups: list[TaskGroup], languages: list[LanguageTable]) -> list[dict[str, Any]]:
+    """csv_rows, with a task scored per language given its language and macro rows first and its pooled
+    rows marked `lang` "pooled" (they hold the deltas and paired tests)."""
+    rows: list[dict[str, Any]] = []
+    for g in groups:
+        table = next((t for t in languages if t.group is g), None)
+        if table is None:
+            rows += csv_rows([g])
+        else:
+            rows += language_csv_rows(table) + [row | {"lang": POOLED} for row in csv_rows([g])]
+    return rows
 
 
 # --- HTML ----------------------------------------------------------------------------------------------
@@ -243,5 +280,6 @@ def render_html(report: Report) -> str:
         ci_text=ci_text,
         delta_text=delta_text,
         delta_class=delta_class,
+        language_legend=legend,
         run_rows=_run_rows(report, str),
     )

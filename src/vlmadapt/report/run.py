@@ -4,8 +4,10 @@
 
 One table per (task, scorer, language) with systems as rows and each metric's score, 95% bootstrap
 interval and delta against the baseline (with a paired bootstrap test when the systems share examples);
-bar charts with interval whiskers and loss curves (PNG and PDF); a sample of examples with every
-system's answer. The HTML page is self-contained (inline CSS, base64 images) and escapes all text.
+for a task scored in several languages, a table of systems x languages with the mean over languages and
+the pooled figure (languages.py); bar charts with interval whiskers and loss curves (PNG and PDF); a
+sample of examples with every system's answer. The HTML page is self-contained (inline CSS, base64
+images) and escapes all text.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def run(config: ReportConfig) -> Path:
     from vlmadapt.errors import VlmadaptError
     from vlmadapt.report import charts as ch
     from vlmadapt.report.examples import sample_examples
+    from vlmadapt.report.languages import language_table
     from vlmadapt.report.render import Report, Section, render_html, render_markdown, write_csv
     from vlmadapt.report.tables import build_groups
 
@@ -56,9 +59,12 @@ def run(config: ReportConfig) -> Path:
     sections = []
     for g in groups:
         sec = Section(g, examples=sample_examples(g, cfg.examples, cfg.seed, cfg.image_root))
+        sec.languages = language_table(g)
         if cfg.charts:
             sec.chart = ch.metric_bars(g, colors, chart_dir)
             sec.subset_chart = ch.subset_bars(g, colors, chart_dir)
+            if sec.languages is not None:
+                sec.language_chart = ch.language_bars(sec.languages, colors, chart_dir)
         sections.append(sec)
     logs = _training_logs(runs)
     report = Report(
@@ -72,7 +78,7 @@ def run(config: ReportConfig) -> Path:
         colors=colors,
     )
     _write(out / "report.md", render_markdown(report, out))
-    write_csv(groups, out / "report.csv")
+    write_csv(groups, out / "report.csv", [s.languages for s in sections if s.languages is not None])
     _write(out / "report.html", render_html(report))
     return out
 

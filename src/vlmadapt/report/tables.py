@@ -282,31 +282,33 @@ def csv_rows(groups: list[TaskGroup]) -> list[dict[str, Any]]:
         for r in g.runs:
             for m in g.metrics:
                 c = g.cell(r.system, m.name)
-                if c.score is None:
-                    continue
-                rows.append(
-                    {
-                        "task": g.task,
-                        "scorer": g.scorer,
-                        "lang": g.lang,
-                        "system": r.system,
-                        "baseline": g.baseline,
-                        "metric": m.kind,
-                        "subset": m.subset or "",
-                        "score": c.score,
-                        "low": c.low,
-                        "high": c.high,
-                        "delta": c.delta,
-                        "delta_low": c.delta_low,
-                        "delta_high": c.delta_high,
-                        "p_value": c.p_value,
-                        "higher_is_better": m.higher_is_better,
-                        "n": r.scores.get("n"),
-                        "signature": m.signature,
-                        "run": str(r.path),
-                    }
-                )
+                if c.score is not None:
+                    rows.append(csv_row(g, r, m, c, g.lang, r.scores.get("n")))
     return rows
+
+
+def csv_row(g: TaskGroup, r: EvalRun, m: MetricCol, c: Cell, lang: str, n: Any) -> dict[str, Any]:
+    """A CSV row (CSV_FIELDS) of one cell."""
+    return {
+        "task": g.task,
+        "scorer": g.scorer,
+        "lang": lang,
+        "system": r.system,
+        "baseline": g.baseline,
+        "metric": m.kind,
+        "subset": m.subset or "",
+        "score": c.score,
+        "low": c.low,
+        "high": c.high,
+        "delta": c.delta,
+        "delta_low": c.delta_low,
+        "delta_high": c.delta_high,
+        "p_value": c.p_value,
+        "higher_is_better": m.higher_is_better,
+        "n": n,
+        "signature": m.signature,
+        "run": str(r.path),
+    }
 
 
 CSV_FIELDS = [
