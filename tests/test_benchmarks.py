@@ -8,6 +8,8 @@ afaji/cvqa README), the rest is written in the same layout in languages that hav
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -526,6 +528,170 @@ def test_mtvqa_reads_the_hubs_parquet_without_the_image_bytes(tmp_path: Path) ->
         ("mtvqa-de-207-0", "de_0207.jpg", ["Ausgang"]),
         ("mtvqa-de-207-1", "de_0207.jpg", ["Apotheke"]),
     ]
+
+
+# --- images the Hub's Parquet embeds -------------------------------------------------------------------
+
+# A 3 x 2 PNG, pixel by pixel (row-major): red, green, blue / white, black, grey.
+PNG_PIXELS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0), (128, 128, 128)]
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    im = Image.new("RGB", (3, 2))
+    im.putdata(PNG_PIXELS)
+    buf = io.BytesIO()
+    im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def _parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+def _named(data: bytes, suffix: str) -> str:
+    """The name the importer gives embedded bytes: their SHA-256, 16 hex digits, and the format's suffix."""
+    return hashlib.sha256(data).hexdigest()[:16] + suffix
+
+
+def _cvqa_parquet(tmp_path: Path) -> tuple[Path, bytes, bytes]:
+    rows = [json.loads(line) for line in (FIXTURES / "cvqa" / "labelled.jsonl").read_text().splitlines()]
+    png, jpeg = _png(), _jpeg()
+    # The Hub's rows keep the uploaded file's name in `path`; the suffix comes from the bytes, not from it.
+    rows[0]["image"]["bytes"] = png  # path "5919991144272485961_0.jpg", but a PNG
+    rows[1]["image"]["bytes"] = jpeg
+    # rows[2]: no bytes, only the path: kept as it is
+    return _parquet(tmp_path / "test-00000-of-00001.parquet", rows), png, jpeg
+
+
+def test_cvqa_parquet_images_are_written_beside_the_records(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from vlmadapt.images import load_image
+
+    src, png, jpeg = _cvqa_parquet(tmp_path)
+    dest = tmp_path / "cvqa.jsonl"
+    result = import_dataset("cvqa", src, dest, lang="mul")
+    folder = tmp_path / "cvqa.images"
+    records = [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()]
+    png_name, jpeg_name = _named(png, ".png"), _named(jpeg, ".jpg")
+    assert [(r["id"], r["image"]) for r in records] == [
+        ("cvqa-5919991144272485961_0-local", png_name),
+        ("cvqa-5919991144272485961_0-en", png_name),  # one file for both questions
+        ("cvqa-4806202236539203381_0-local", jpeg_name),
+        ("cvqa-4806202236539203381_0-en", jpeg_name),
+        ("cvqa-4806202236539203381_1-local", "4806202236539203381_1.jpg"),
+        ("cvqa-4806202236539203381_1-en", "4806202236539203381_1.jpg"),
+    ]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([png_name, jpeg_name])
+    assert (result.images, result.images_path) == (2, folder)
+    assert (folder / png_name).read_bytes() == png
+    with Image.open(folder / png_name) as im:
+        assert (im.format, im.size) == ("PNG", (3, 2))
+    with Image.open(folder / jpeg_name) as im:
+        assert (im.format, im.size) == ("JPEG", (4, 4))
+    # what `vlmadapt predict --image-root cvqa.images` loads for the first record
+    loaded = load_image(folder, records[0]["image"])
+    assert [loaded.getpixel((x, y)) for y in range(2) for x in range(3)] == PNG_PIXELS
+
+    # a second import writes nothing new and rewrites nothing
+    before = {p.name: p.stat().st_mtime_ns for p in folder.iterdir()}
+    import_dataset("cvqa", src, dest, lang="mul")
+    assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+    assert [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()] == records
+
+
+def test_cvqa_parquet_images_of_the_kept_language_only(tmp_path: Path) -> None:
+    src, png, _ = _cvqa_parquet(tmp_path)
+    records = _import("cvqa", src, tmp_path, lang="ja")
+    folder = tmp_path / f"cvqa-{src.stem}-ja.images"
+    assert [r["image"] for r in records] == [_named(png, ".png")] * 2
+    assert [p.name for p in folder.iterdir()] == [_named(png, ".png")]
+
+
+def test_mtvqa_parquet_images_go_to_the_image_root_given(cli: Cli, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (FIXTURES / "mtvqa" / "test.jsonl").read_text().splitlines()]
+    png = _png()
+    rows[1]["image"]["bytes"] = png
+    src = _parquet(tmp_path / "test-00000-of-00003.parquet", rows)
+    root = tmp_path / "images"
+    root.mkdir()
+    dest = tmp_path / "mtvqa.jsonl"
+    code, out, err = cli(["data", "import", "mtvqa", str(src), str(dest), "--lang", "de"])
+    assert code == 0, err
+    code, out, err = cli(
+        ["data", "import", "mtvqa", str(src), str(dest), "--lang", "de", "--image-root", str(root)]
+    )
+    assert code == 0, err
+    assert "wrote 2 records" in out and f"wrote 1 embedded image to {root}" in out.replace("\n", "")
+    records = [json.loads(line) for line in dest.read_text(encoding="utf-8").splitlines()]
+    assert [(r["id"], r["image"]) for r in records] == [
+        ("mtvqa-de-207-0", _named(png, ".png")),
+        ("mtvqa-de-207-1", _named(png, ".png")),
+    ]
+    assert [p.name for p in root.iterdir()] == [_named(png, ".png")]
+    assert (root / _named(png, ".png")).read_bytes() == png
+    # the first import, without --image-root, wrote the same file to its default folder
+    assert [p.name for p in (tmp_path / "mtvqa.images").iterdir()] == [_named(png, ".png")]
+
+
+REJECTED_BYTES = "image.bytes: the embedded 12 bytes are not an image Pillow can read"
+
+
+def test_embedded_bytes_that_are_no_image_are_located_and_leave_no_file(tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (FIXTURES / "mtvqa" / "test.jsonl").read_text().splitlines()]
+    rows[0]["image"]["bytes"] = b"\xff\xd8\xff not read"  # 12 bytes, a JPEG's first three
+    rows[1]["image"]["bytes"] = _png()
+    # an image that is fine, in a row that is not: no record, so no file
+    empty = "[{'question': ' ', 'answer': 'Sortie'}]"
+    rows.append(
+        {"image": {"bytes": _jpeg(), "path": "fr_0102.jpg"}, "qa_pairs": empty, "lang": "FR", "id": 102}
+    )
+    src = _parquet(tmp_path / "test.parquet", rows)
+    dest = tmp_path / "mtvqa.jsonl"
+    with pytest.raises(
+        RecordError,
+        match=r"test.parquet: row 0, qa_pair 0: image.bytes: the embedded 12 bytes are not an image Pillow",
+    ):
+        import_dataset("mtvqa", src, dest, lang="fr")
+    assert not (tmp_path / "mtvqa.images").exists()
+    result = import_dataset("mtvqa", src, dest, lang="mul", on_error="skip")
+    assert (result.written, result.rejected, result.images) == (2, 4, 1)
+    rejects = [json.loads(line) for line in (tmp_path / "mtvqa.rejects.jsonl").read_text().splitlines()]
+    assert [(r["where"].rsplit("/", 1)[-1], r["reason"]) for r in rejects] == [
+        ("test.parquet: row 0, qa_pair 0", REJECTED_BYTES),
+        ("test.parquet: row 0, qa_pair 1", REJECTED_BYTES),
+        ("test.parquet: row 0, qa_pair 2", REJECTED_BYTES),
+        ("test.parquet: row 2, qa_pair 0", "qa_pairs.0.question: empty text"),
+    ]
+    # the rejects file holds the row as read, its bytes as their length
+    assert rejects[0]["record"]["image"] == {"bytes": "<12 bytes>", "path": "fr_0101.jpg"}
+    assert [p.name for p in (tmp_path / "mtvqa.images").iterdir()] == [
+        _named(rows[1]["image"]["bytes"], ".png")
+    ]
+
+
+def test_a_damaged_embedded_image_is_refused(tmp_path: Path) -> None:
+    from vlmadapt.data.importers import ImageStore
+
+    store = ImageStore(tmp_path / "images")
+    with pytest.raises(ValueError, match=r"^the embedded image is damaged \("):
+        store.stage(_png()[:60])  # the header and part of the pixel data
+    assert store.stage(_png()) == _named(_png(), ".png")
+    assert not (tmp_path / "images").exists()  # staged, not written
 
 
 MTVQA_ANSWERS = {

@@ -125,7 +125,11 @@ def data_import(
     src: Annotated[Path, typer.Argument(help="Source file in its original layout.")],
     dest: Annotated[Path, typer.Argument(help="Output records (.jsonl, or .parquet).")],
     image_root: Annotated[
-        Path | None, typer.Option(help="Check every image exists and opens under this folder.")
+        Path | None,
+        typer.Option(
+            help="Check every image exists and opens under this folder; images embedded in the source "
+            "(CVQA, MTVQA Parquet) are written here (default: DEST's stem + .images/)."
+        ),
     ] = None,
     lang: Annotated[
         str,
@@ -155,6 +159,9 @@ def data_import(
         rejects_path=rejects,
     )
     out.print(f"wrote {result.written} records to {result.path}")
+    if result.images:
+        plural = "" if result.images == 1 else "s"
+        out.print(f"wrote {result.images} embedded image{plural} to {result.images_path}")
     if result.rejected:
         err.print(f"[yellow]{result.rejected} rejected[/], with reasons, in {result.rejects_path}")
 

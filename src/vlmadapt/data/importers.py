@@ -1,10 +1,13 @@
 """Importers: each source dataset, read in its original layout, becomes vlmadapt example records.
 
 A format is a **reader** (how items sit in the source files, see `sources`) and a **converter** (one
-source item -> the fields of an `Example`). The multilingual benchmarks (XM3600, MaXM, xGQA, MaRVL,
-CVQA, MTVQA) take each record's language from the source: `--lang` keeps one language, `--lang mul`
-all of them in one file. `import_dataset` passes every item through its converter, the
-Example schema, the split filter, the image check and the duplicate-id check. A bad item raises
+source item -> the fields of an `Example`); `IMPORTERS` lists them all. The multilingual benchmarks
+(XM3600, MaXM, xGQA, MaRVL, CVQA, MTVQA) live in `benchmarks` and take each record's language from the
+source: `--lang` keeps one language, `--lang mul` all of them in one file. `import_dataset` passes every
+item through its converter, the Example schema, the split filter, the image check and the duplicate-id
+check. Images that a source embeds as bytes (CVQA and MTVQA Parquet from the Hub) are written as files,
+named by their content, to the images folder (`--image-root`, default ``<DEST stem>.images/`` beside
+DEST), and `image` names the file relative to it: predict with ``--image-root`` that folder. A bad item raises
 `RecordError` naming ``file:line`` (line-based sources) or ``file: item KEY`` (JSON documents), the field
 and the problem; with ``on_error="skip"`` it goes, with that reason and the item as read, to the rejects
 file instead. Nothing is dropped silently. A source that cannot be read as a whole (not JSON, the wrong
@@ -13,25 +16,84 @@ shape, misaligned text files) raises in either mode.
 
 from __future__ import annotations
 
-import ast
-import json
+import hashlib
+import io
+import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vlmadapt.data.sources import Fields, Item, base_name, json_items, list_or_lines, read_text, text_lines
+from vlmadapt.data import benchmarks
+from vlmadapt.data.sources import Fields, Item, base_name, json_items, list_or_lines, text_lines
 from vlmadapt.errors import RecordError, VlmadaptError, lookup
 from vlmadapt.images import image_problem
 from vlmadapt.jsonl import OnError, Rejects, parse_record, save_records, write_jsonl
 from vlmadapt.records import Example
+
+# Pillow's format name -> the suffix an image file of it gets; another format gets ".<format>". Pillow
+# names many phones' JPEG photos MPO (a JPEG with a second, preview, picture): they are .jpg files.
+_IMAGE_SUFFIXES = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "TIFF": ".tif"}
+
+
+class ImageStore:
+    """Images that a source embeds as bytes, written as files under `folder`.
+
+    A converter `stage`s an item's bytes and puts the name it gets in `image`; `import_dataset` writes the
+    file only once the record is kept, so a rejected item leaves no file. The name is the bytes' SHA-256
+    (16 hex digits) with the suffix of the format Pillow reads: a re-import writes the same files, and an
+    image that several records share (CVQA's two questions, MTVQA's questions) is one file.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.written: set[str] = set()  # the names of this import's files, written or already there
+        self._staged: dict[str, bytes] = {}
+
+    def stage(self, data: bytes) -> str:
+        """The file name these bytes get; ValueError when Pillow cannot read them as an image."""
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                kind = im.format or "bin"
+                im.verify()
+        except UnidentifiedImageError:  # its message names a BytesIO object, not the data
+            raise ValueError(f"the embedded {len(data)} bytes are not an image Pillow can read") from None
+        except (OSError, SyntaxError) as e:
+            raise ValueError(f"the embedded image is damaged ({e})") from None
+        name = hashlib.sha256(data).hexdigest()[:16] + _IMAGE_SUFFIXES.get(kind, f".{kind.lower()}")
+        self._staged[name] = data
+        return name
+
+    def is_staged(self, name: str) -> bool:
+        return name in self._staged
+
+    def write(self, name: str | None) -> None:
+        """Write the staged image `name`; a file that already holds as many bytes is kept (same name: same
+        content), so a re-import rewrites nothing."""
+        data = self._staged.pop(name, None) if name is not None else None
+        if name is None or data is None or name in self.written:
+            return
+        path = self.folder / name
+        if not (path.is_file() and path.stat().st_size == len(data)):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{name}.tmp")  # then rename: a killed import leaves no torn image
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        self.written.add(name)
+
+    def discard(self) -> None:
+        """Forget what the last item staged (it was rejected or filtered out)."""
+        self._staged.clear()
 
 
 @dataclass(frozen=True)
 class Context:
     src: Path
     lang: str
+    images: ImageStore  # where images embedded in the source go
 
 
 @dataclass(frozen=True)
@@ -47,6 +109,8 @@ class ImportResult:
     path: Path
     rejected: int
     rejects_path: Path | None
+    images: int = 0  # image files of the written records that came embedded in the source
+    images_path: Path | None = None  # their folder, when there are any
 
 
 # --- formats -----------------------------------------------------------------------------------------
@@ -243,471 +307,6 @@ def _multi30k(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
     return record
 
 
-# --- native multilingual benchmarks ----------------------------------------------------------------------
-#
-# Each reads the layout its authors publish; the comment above each reader says where it was seen. Their
-# sources hold several languages (a file per language, or all in one file): `--lang` keeps one, and
-# `--lang mul` keeps them all in one records file, each record with its own `lang`.
-
-ALL_LANGUAGES = "mul"  # ISO 639-2 "multiple languages"
-# Codes the releases use that are not the packs' ISO 639-1 codes: MaXM's Hebrew, MTVQA's Korean / Japanese.
-_LANG_ALIASES = {"iw": "he", "kr": "ko", "jp": "ja"}
-
-
-def bench_lang(code: str) -> str:
-    """A benchmark's language code as records spell it: "iw" -> "he", "KR" -> "ko", "FR" -> "fr"."""
-    lowered = code.strip().lower()
-    return _LANG_ALIASES.get(lowered, lowered)
-
-
-Tagged = Iterator[tuple[tuple[str, ...], Item]]  # items with the languages that keep them
-
-
-def _in_language(ctx: Context, tagged: Tagged) -> Iterator[Item]:
-    """The items `--lang` keeps (all of them for --lang mul); an error naming the source's languages when
-    it keeps none. An item whose language cannot be read is kept: its conversion says what is wrong."""
-    wanted = bench_lang(ctx.lang)
-    seen: set[str] = set()
-    kept = 0
-    for langs, item in tagged:
-        seen.update(langs)
-        if not langs or wanted == ALL_LANGUAGES or wanted in langs:
-            kept += 1
-            yield item
-    if seen and not kept:
-        raise VlmadaptError(
-            f"{ctx.src}: no item in language {ctx.lang!r}; languages here: {', '.join(sorted(seen))}; "
-            f"pass --lang with one of them, or --lang {ALL_LANGUAGES} for all"
-        )
-
-
-def _json_document(src: Path) -> Any:
-    text = read_text(src)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise RecordError(f"{src}:{e.lineno}", "json", f"{e.msg} at column {e.colno}") from None
-
-
-def _text_or_number(f: Fields, key: str) -> str:
-    """A required answer that the source may store as a number (MTVQA: 2024)."""
-    value = f.obj.get(key)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return f.text(key)
-
-
-def _flag(f: Fields, key: str) -> dict[str, bool]:
-    """{key: value} for a boolean field that is present, {} when absent; an error for another type."""
-    value = f.obj.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, bool):
-        raise f.error(key, f"expected true or false, got {type(value).__name__}")
-    return {key: value}
-
-
-# Crossmodal-3600 captions.jsonl (google.github.io/crossmodal-3600 web-data/captions.zip; the layout as
-# read by HELM's crossmodal_3600_scenario.py and SEACrowd's xm3600.py): one line per image,
-# {"image/key": "000411001ff7dd4f", "image/locale": "ar", "<lang>": {"caption": [...],
-#  "caption/tokenized": [...], "caption/tokenized/lowercase": [...]}, ... 36 languages}; images
-# images.tgz -> <image/key>.jpg.
-
-
-def _xm3600_items(ctx: Context) -> Iterator[Item]:
-    def tagged() -> Tagged:
-        for item in list_or_lines(ctx.src):
-            raw = item.raw
-            langs = [k for k, v in raw.items() if isinstance(v, dict)] if isinstance(raw, dict) else []
-            if item.problem is not None or not langs:
-                yield (), item
-            for key in langs if item.problem is None else []:
-                yield (bench_lang(key),), Item(item.where, item.index, raw, key=key)
-
-    return _in_language(ctx, tagged())
-
-
-def _xm3600(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """Crossmodal-3600: one image's captions in one language."""
-    if item.key is None:
-        raise f.error("image/key", "no language with captions on this line")
-    image = f.text("image/key")
-    captions = Fields(f.where, f.get(item.key, dict), f"{item.key}.").texts("caption")
-    if not captions:
-        raise f.error(f"{item.key}.caption", "empty list")
-    lang = bench_lang(item.key)
-    meta = {"image_key": image} | (
-        {"image_locale": f.text("image/locale")} if "image/locale" in f.obj else {}
-    )
-    return {
-        "id": f"xm3600-{image}-{lang}",
-        "task": "caption",
-        "lang": lang,
-        "image": f"{image}.jpg",
-        "answers": captions,
-        "meta": meta,
-    }
-
-
-# MaXM maxm_v1_release.zip (github.com/google-research-datasets/maxm README, "Format (.json)"): one JSON
-# document per language, {"dataset", "version", "split": language ID ("iw" for Hebrew), "annotations":
-# [{"image_id", "image_url", "qa_pairs": [{"question_id", "question", "answers", "processed_answers",
-# "is_collection"}]}]}; the images are Crossmodal-3600's, <image_id>.jpg.
-
-
-def _maxm_items(ctx: Context) -> Iterator[Item]:
-    doc = _json_document(ctx.src)
-    if not isinstance(doc, dict) or not isinstance(doc.get("annotations"), list):
-        raise VlmadaptError(f"{ctx.src}: expected a MaXM JSON object with an 'annotations' list")
-    if not isinstance(doc.get("split"), str) or not doc["split"].strip():
-        raise VlmadaptError(f"{ctx.src}: no 'split' (MaXM's language ID) in the document")
-    lang = bench_lang(doc["split"])
-
-    def tagged() -> Tagged:
-        for i, ann in enumerate(doc["annotations"]):
-            where = f"{ctx.src}: annotation {i}"
-            pairs = ann.get("qa_pairs") if isinstance(ann, dict) else None
-            if not isinstance(pairs, list) or not pairs:
-                yield (lang,), Item(where, i, ann)
-                continue
-            for j in range(len(pairs)):
-                yield (lang,), Item(f"{where}, qa_pair {j}", i, ann, key=f"{lang}/{j}")
-
-    return _in_language(ctx, tagged())
-
-
-def _maxm(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """MaXM: one question about an XM3600 image, with its ground-truth answers."""
-    if item.key is None:
-        f.objects("qa_pairs")  # raises: missing, not a list, or empty
-        raise f.error("qa_pairs", "expected a list of question-answer objects")
-    lang, _, j = item.key.partition("/")
-    image = f.text("image_id")
-    qa = f.objects("qa_pairs")[int(j)]
-    qid = qa.ident("question_id")
-    answers = qa.texts("answers")
-    if not answers:
-        raise qa.error("answers", "empty list")
-    meta = {"image_id": image, "question_id": qa.obj["question_id"]} | _flag(qa, "is_collection")
-    processed = qa.texts("processed_answers", required=False)
-    return {
-        "id": f"maxm-{lang}-{qid}",
-        "task": "open_vqa",
-        "lang": lang,
-        "image": f"{image}.jpg",
-        "question": qa.text("question"),
-        "answers": answers,
-        "meta": meta | ({"processed_answers": processed} if processed else {}),
-    }
-
-
-# xGQA (github.com/adapter-hub/xGQA README; files as in e-bug/iglue datasets/xGQA/annotations and
-# big_vision's xgqa builder): GQA's question format, a JSON object keyed by question id, {"<qid>":
-# {"imageId", "question", "answer", "fullAnswer", "types": {"structural", "semantic", "detailed"}, ...}},
-# one file per language: zero_shot/testdev_balanced_questions_<lang>.json, few_shot/<lang>/<split>.json.
-# Only the questions are translated: "answer" stays GQA's English label (few_shot/de/train_1.json:
-# "Ist der Bus in der Nähe der Menschen schwarz und klein?" -> "no"). Images: GQA's <imageId>.jpg.
-_XGQA_ZERO_SHOT = re.compile(r"testdev_balanced_questions_([a-z]{2,3})\.json")
-_XGQA_FEW_SHOT = re.compile(r"(test|dev|train_\d+)\.json")
-
-
-def xgqa_name(src: Path) -> tuple[str, str]:
-    """(language, split) from an xGQA file name; an error for a name that is neither layout's."""
-    name = base_name(src)
-    if m := _XGQA_ZERO_SHOT.fullmatch(name):
-        return m.group(1), "testdev"
-    if (m := _XGQA_FEW_SHOT.fullmatch(name)) and re.fullmatch(r"[a-z]{2,3}", src.parent.name):
-        return src.parent.name, m.group(1)
-    raise VlmadaptError(
-        f"{src}: cannot tell the language from the file name; xGQA files are named "
-        "testdev_balanced_questions_<lang>.json (zero-shot) or <lang>/<split>.json (few-shot)"
-    )
-
-
-def _xgqa_items(ctx: Context) -> Iterator[Item]:
-    lang, _ = xgqa_name(ctx.src)
-    return _in_language(ctx, (((lang,), item) for item in json_items(ctx.src, "mapping")))
-
-
-def _xgqa(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """xGQA: a GQA question translated into one language; the answer is GQA's English label."""
-    lang, split = xgqa_name(ctx.src)
-    qid = item.key if item.key is not None else str(item.index)
-    image = f.text("imageId")
-    types = f.get("types", dict, required=False) or {}
-    kinds = {
-        k: v for k, v in types.items() if k in ("structural", "semantic", "detailed") and isinstance(v, str)
-    }
-    meta = {"split": split, "question_id": qid, "image_id": image, "answer_lang": "en"} | kinds
-    return {
-        "id": f"xgqa-{lang}-{qid}",
-        "task": "open_vqa",
-        "lang": lang,
-        "image": f"{image}.jpg",
-        "question": f.text("question"),
-        "answers": [f.text("answer")],
-        "meta": meta | ({"full_answer": f.text("fullAnswer")} if f.obj.get("fullAnswer") else {}),
-    }
-
-
-# MaRVL (marvl-challenge; files as in e-bug/iglue datasets/marvl/zero_shot/annotations/marvl-<lang>.jsonl):
-# JSON lines {"concept": "39-Panci", "language": "id", "caption", "left_img": "39-0.jpg", "right_img",
-# "annotator_info": {...}, "chapter", "id": "id-0", "label": true}; images marvl-images/<lang>/images/
-# <concept>/<file>. A record has one `image`: the left one; both are in meta.images.
-
-
-def _marvl_items(ctx: Context) -> Iterator[Item]:
-    def tagged() -> Tagged:
-        for item in list_or_lines(ctx.src):
-            language = item.raw.get("language") if isinstance(item.raw, dict) else None
-            yield ((bench_lang(language),) if isinstance(language, str) else ()), item
-
-    return _in_language(ctx, tagged())
-
-
-def _marvl(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """MaRVL: is the statement true of the pair of images?"""
-    lang = bench_lang(f.text("language"))
-    concept = f.text("concept")
-    images = [f"{lang}/images/{concept}/{f.text(side)}" for side in ("left_img", "right_img")]
-    label = _flag(f, "label").get("label")
-    if label is None:
-        raise f.error("label", "missing required field")
-    return {
-        "id": f"marvl-{f.ident('id')}",
-        "task": "yes_no",
-        "lang": lang,
-        "image": images[0],
-        "question": f.text("caption"),
-        "answers": ["true" if label else "false"],
-        "meta": {"images": images, "concept": concept, "label": label} | f.present("chapter"),
-    }
-
-
-def hf_rows(src: Path) -> Iterator[Item]:
-    """Rows of a Hugging Face dataset file: Parquet as the Hub serves it (images left on disk: only
-    their `path` is read), or the JSON lines / list `datasets.Dataset.to_json` writes."""
-    if src.suffix != ".parquet":
-        return list_or_lines(src)
-    return _parquet_rows(src)
-
-
-def _parquet_rows(src: Path) -> Iterator[Item]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    if not src.is_file():
-        raise VlmadaptError(f"{src}: no such file")
-    try:
-        table = pq.ParquetFile(src)
-    except (OSError, pa.ArrowException) as e:
-        raise VlmadaptError(f"{src}: cannot read as Parquet ({e})") from None
-    schema = table.schema_arrow
-    columns = []
-    for name in schema.names:
-        kind = schema.field(name).type
-        if not pa.types.is_struct(kind):
-            columns.append(name)
-        elif kind.get_field_index("path") >= 0:  # an image: {bytes, path}; the bytes stay on disk
-            columns.append(f"{name}.path")
-    index = 0
-    for batch in table.iter_batches(columns=columns):
-        for row in batch.to_pylist():
-            yield Item(f"{src}: row {index}", index, row)
-            index += 1
-
-
-def _image_path(f: Fields, key: str = "image") -> str | None:
-    """The file name of a Hugging Face image column ({"bytes", "path"} or a string); None when the
-    image is only embedded bytes (extract them, then give the paths)."""
-    value = f.obj.get(key)
-    if isinstance(value, dict):
-        value = value.get("path")
-    return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _listed(f: Fields, key: str) -> list[str]:
-    """A list of strings the dataset may store as its Python repr ("['a', 'b']", as CVQA once did)."""
-    value = f.obj.get(key)
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (SyntaxError, ValueError):
-            raise f.error(key, "expected a list of strings, or its Python repr") from None
-        return Fields(f.where, {key: value}, f.prefix).texts(key)
-    return f.texts(key)
-
-
-# CVQA (huggingface.co/datasets/afaji/cvqa, README "Data Fields"): one row per question, {"image",
-# "ID", "Subset": "('Japanese', 'Japan')", "Question" (local language), "Translated Question" (English),
-# "Options", "Translated Options" (four each), "Label" (-1 in the public test set: answers are scored on
-# the leaderboard), "Category", "Image Type", "Image Source", "License"}. Each row becomes two records,
-# the question as written and its English version (meta.question_lang "local" / "en").
-# CVQA names languages; their codes (README's language list, ISO 639-1 where one exists).
-CVQA_LANGUAGES = {
-    "Amharic": "am",
-    "Arabic": "ar",
-    "Bengali": "bn",
-    "Breton": "br",
-    "Bulgarian": "bg",
-    "Chinese": "zh",
-    "Egyptian Arabic": "arz",
-    "Filipino": "fil",
-    "French": "fr",
-    "Hindi": "hi",
-    "Igbo": "ig",
-    "Indonesian": "id",
-    "Irish": "ga",
-    "Japanese": "ja",
-    "Javanese": "jv",
-    "Kinyarwanda": "rw",
-    "Korean": "ko",
-    "Malay": "ms",
-    "Marathi": "mr",
-    "Minangkabau": "min",
-    "Mongolian": "mn",
-    "Norwegian": "no",
-    "Oromo": "om",
-    "Portuguese": "pt",
-    "Romanian": "ro",
-    "Russian": "ru",
-    "Sinhala": "si",
-    "Spanish": "es",
-    "Sundanese": "su",
-    "Swahili": "sw",
-    "Tamil": "ta",
-    "Telugu": "te",
-    "Urdu": "ur",
-}
-
-
-def cvqa_subset(f: Fields) -> tuple[str, str, str]:
-    """(language name, country, language code) of a CVQA row's "Subset"."""
-    raw = f.get("Subset", str)
-    try:
-        value = ast.literal_eval(raw)
-    except (SyntaxError, ValueError):
-        value = None
-    if not (isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value)):
-        raise f.error(
-            "Subset", f"expected a (language, country) pair like \"('Japanese', 'Japan')\", got {raw!r}"
-        )
-    name, country = (v.strip() for v in value)
-    code = CVQA_LANGUAGES.get(name) or _pack_code(name)
-    if code is None:
-        known = ", ".join(sorted(CVQA_LANGUAGES))
-        raise f.error("Subset", f"unknown language {name!r}; known: {known} (or a language pack's name)")
-    return name, country, code
-
-
-def _pack_code(name: str) -> str | None:
-    from vlmadapt.languages import LANGUAGES
-
-    return next((code for code in LANGUAGES if LANGUAGES[code].name.lower() == name.lower()), None)
-
-
-def _cvqa_items(ctx: Context) -> Iterator[Item]:
-    def tagged() -> Tagged:
-        for item in hf_rows(ctx.src):
-            if item.problem is not None or not isinstance(item.raw, dict):
-                yield (), item
-                continue
-            try:
-                code = cvqa_subset(Fields(item.where, item.raw))[2]
-            except RecordError:
-                yield (), item  # its conversion says what is wrong
-                continue
-            yield (code,), Item(item.where, item.index, item.raw, key="local")
-            yield (code, "en"), Item(item.where, item.index, item.raw, key="en")
-
-    return _in_language(ctx, tagged())
-
-
-_CVQA_META = {
-    "Category": "category",
-    "Image Type": "image_type",
-    "Image Source": "image_source",
-    "License": "license",
-}
-
-
-def _cvqa(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """CVQA: a culturally specific multiple-choice question, as written (local) or in English."""
-    name, country, code = cvqa_subset(f)
-    local = item.key != "en"
-    choices = _listed(f, "Options" if local else "Translated Options")
-    label = f.get("Label", int, required=False)
-    if label is not None and label >= len(choices):
-        raise f.error("Label", f"{label} is not an index into the {len(choices)} options")
-    meta = {"cvqa_id": f.ident("ID"), "subset": f.obj["Subset"], "language": name, "country": country}
-    meta |= {"local_lang": code, "question_lang": "local" if local else "en"}
-    meta |= {new: f.obj[old] for old, new in _CVQA_META.items() if isinstance(f.obj.get(old), str)}
-    record: dict[str, Any] = {
-        "id": f"cvqa-{f.ident('ID')}-{'local' if local else 'en'}",
-        "task": "multiple_choice",
-        "lang": code if local else "en",
-        "image": _image_path(f),
-        "question": f.text("Question" if local else "Translated Question"),
-        "choices": choices,
-        "meta": meta,
-    }
-    if label is not None and label >= 0:  # -1: the public test set's hidden label
-        record |= {"answer_index": label, "answers": [choices[label]]}
-    return record
-
-
-# MTVQA (huggingface.co/datasets/ByteDance/MTVQA; the rows as lmms-eval's tasks/mtvqa/utils.py reads them):
-# one row per image, {"image", "qa_pairs": the Python repr of [{"question", "answer"}, ...], "lang": "FR",
-# "id"}; one record per question-answer pair. Languages AR, DE, FR, IT, JA, KO, RU, TH, VI.
-
-
-def mtvqa_pairs(f: Fields) -> list[Fields]:
-    """A row's question-answer pairs, from a list or its repr (ast) / JSON text."""
-    value = f.obj.get("qa_pairs")
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value.strip())
-        except (SyntaxError, ValueError):
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError:
-                raise f.error("qa_pairs", "expected a list of {question, answer}, or its text") from None
-    return Fields(f.where, {"qa_pairs": value}, f.prefix).objects("qa_pairs")
-
-
-def _mtvqa_items(ctx: Context) -> Iterator[Item]:
-    def tagged() -> Tagged:
-        for item in hf_rows(ctx.src):
-            raw = item.raw if isinstance(item.raw, dict) else {}
-            langs = (bench_lang(raw["lang"]),) if isinstance(raw.get("lang"), str) else ()
-            try:
-                pairs = mtvqa_pairs(Fields(item.where, raw)) if item.problem is None and raw else []
-            except RecordError:
-                pairs = []
-            if not pairs:
-                yield langs, item  # its conversion says what is wrong
-            for j in range(len(pairs)):
-                yield langs, Item(f"{item.where}, qa_pair {j}", item.index, item.raw, key=str(j))
-
-    return _in_language(ctx, tagged())
-
-
-def _mtvqa(f: Fields, item: Item, ctx: Context) -> dict[str, Any]:
-    """MTVQA: one question about the text in an image, in the image's language."""
-    pairs = mtvqa_pairs(f)
-    j = int(item.key) if item.key is not None else 0
-    qa, lang, row = pairs[j], bench_lang(f.text("lang")), f.ident("id")
-    return {
-        "id": f"mtvqa-{lang}-{row}-{j}",
-        "task": "open_vqa",
-        "lang": lang,
-        "image": _image_path(f),
-        "question": qa.text("question"),
-        "answers": [_text_or_number(qa, "answer")],
-        "meta": {"image_id": f.obj["id"], "qa_index": j},
-    }
-
-
 IMPORTERS: dict[str, Importer] = {
     "flickr30k": Importer(
         "Karpathy split JSON (dataset_flickr30k.json): one caption example per image, all references",
@@ -748,37 +347,37 @@ IMPORTERS: dict[str, Importer] = {
     "xm3600": Importer(
         "Crossmodal-3600 captions.jsonl (image/key, image/locale, a caption list per language): captions, "
         "one record per image and language (--lang mul: all 36)",
-        _xm3600_items,
-        _xm3600,
+        benchmarks.xm3600_items,
+        benchmarks.xm3600,
     ),
     "maxm": Importer(
         "MaXM release JSON (split = language, annotations with qa_pairs; XM3600 images): open VQA",
-        _maxm_items,
-        _maxm,
+        benchmarks.maxm_items,
+        benchmarks.maxm,
     ),
     "xgqa": Importer(
         "xGQA questions (testdev_balanced_questions_<lang>.json or few_shot/<lang>/<split>.json; GQA "
         "layout, English answers): open VQA",
-        _xgqa_items,
-        _xgqa,
+        benchmarks.xgqa_items,
+        benchmarks.xgqa,
     ),
     "marvl": Importer(
         "MaRVL JSON lines (marvl-<lang>.jsonl: caption, left_img, right_img, label): yes/no (true/false)",
-        _marvl_items,
-        _marvl,
+        benchmarks.marvl_items,
+        benchmarks.marvl,
     ),
     "cvqa": Importer(
         "CVQA rows (Hugging Face Parquet or JSON lines: Subset, Question, Options and their English "
         "translations, Label): multiple choice, the question as written and in English (--lang ja: "
         "Japanese rows, both questions; --lang en: every English question)",
-        _cvqa_items,
-        _cvqa,
+        benchmarks.cvqa_items,
+        benchmarks.cvqa,
     ),
     "mtvqa": Importer(
         "MTVQA rows (Hugging Face Parquet or JSON lines: image, qa_pairs, lang, id): open VQA, one record "
         "per question",
-        _mtvqa_items,
-        _mtvqa,
+        benchmarks.mtvqa_items,
+        benchmarks.mtvqa,
     ),
 }
 
@@ -800,19 +399,23 @@ def import_dataset(
     """Convert `src` (format `fmt`, in its original layout) into example records at `dest` (.jsonl/.parquet).
 
     `split` keeps one split where the source has splits; `image_root` checks that every image exists and
-    opens. With ``on_error="skip"`` bad items go, with their reason, to `rejects_path` (default: `dest`
-    with the suffix ``.rejects.jsonl``), written even when empty so that a stale one never survives.
+    opens. Images embedded in the source as bytes are written to `image_root`, or without it to
+    ``<dest stem>.images/`` beside `dest`, and each record's `image` names its file there. With
+    ``on_error="skip"`` bad items go, with their reason, to `rejects_path` (default: `dest` with the
+    suffix ``.rejects.jsonl``), written even when empty so that a stale one never survives.
     """
     importer = lookup(IMPORTERS, fmt, "import format")
     src, dest = Path(src), Path(dest)
     _check_options(src, dest, image_root, lang, on_error)
     rejects = Rejects(Path(rejects_path) if rejects_path else dest.with_suffix(".rejects.jsonl"))
-    examples = _convert_all(importer, Context(src, lang), image_root, split, rejects, on_error)
+    store = ImageStore(Path(image_root) if image_root is not None else dest.with_name(f"{dest.stem}.images"))
+    examples = _convert_all(importer, Context(src, lang, store), image_root, split, rejects, on_error)
     save_records(dest, examples)
+    images = (len(store.written), store.folder if store.written else None)
     if on_error == "raise":
-        return ImportResult(len(examples), dest, 0, None)
+        return ImportResult(len(examples), dest, 0, None, *images)
     path = write_jsonl(rejects.path, rejects.items)  # type: ignore[arg-type]
-    return ImportResult(len(examples), dest, len(rejects), path)
+    return ImportResult(len(examples), dest, len(rejects), path, *images)
 
 
 def _check_options(src: Path, dest: Path, image_root: Path | str | None, lang: str, on_error: str) -> None:
@@ -842,21 +445,23 @@ def _convert_all(
     n_items = 0
     for item in importer.read(ctx):
         n_items += 1
+        ctx.images.discard()  # the bytes a rejected or filtered-out item staged
         try:
             ex = _example(importer, item, ctx)
             splits.add(ex.meta.get("split"))
             if split is not None and ex.meta.get("split") != split:
                 continue
-            _check_image(ex, item.where, image_root, images)
+            _check_image(ex, item.where, image_root, images, ctx.images)
             if ex.id in first_at:
                 raise RecordError(item.where, "id", f"duplicate id {ex.id!r} (first at {first_at[ex.id]})")
         except RecordError as e:
             if on_error == "raise":
                 raise
-            rejects.add(item.where, f"{e.field}: {e.problem}", item.raw)
+            rejects.add(item.where, f"{e.field}: {e.problem}", _as_read(item.raw))
             continue
         first_at[ex.id] = item.where
         kept.append(ex)
+        ctx.images.write(ex.image)
     if n_items == 0:
         raise VlmadaptError(f"{ctx.src}: no items found")
     if split is not None and split not in splits and splits:
@@ -872,14 +477,27 @@ def _example(importer: Importer, item: Item, ctx: Context) -> Example:
     return parse_record(Example, importer.convert(Fields(item.where, item.raw), item, ctx), item.where)
 
 
-def _check_image(ex: Example, where: str, root: Path | str | None, seen: dict[str, str | None]) -> None:
-    if root is None or ex.image is None:
+def _check_image(
+    ex: Example, where: str, root: Path | str | None, seen: dict[str, str | None], store: ImageStore
+) -> None:
+    if root is None or ex.image is None or store.is_staged(ex.image):  # staged: Pillow has read it
         return
     if ex.image not in seen:
         seen[ex.image] = image_problem(root, ex.image)
     problem = seen[ex.image]
     if problem:
         raise RecordError(where, "image", problem)
+
+
+def _as_read(raw: Any) -> Any:
+    """An item as the rejects file holds it: embedded bytes (a Parquet image) become "<N bytes>"."""
+    if isinstance(raw, bytes):
+        return f"<{len(raw)} bytes>"
+    if isinstance(raw, dict):
+        return {k: _as_read(v) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [_as_read(v) for v in raw]
+    return raw
 
 
 def _no_such_split(src: Path, split: str, splits: set[str | None]) -> None:
