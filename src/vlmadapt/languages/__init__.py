@@ -136,7 +136,7 @@ class _Registry(Mapping[str, Language]):
         """Forget what was read (tests that change $VLMADAPT_LANGUAGE_PACKS); files added stay added."""
         self._packs = None
         _tables.cache_clear()
-        _warned.clear()
+        _generic.clear()
 
     def __getitem__(self, code: str) -> Language:
         return self._load()[code]
@@ -175,16 +175,18 @@ def language(code: str) -> Language:
         raise UnknownNameError("language", code, list(LANGUAGES)) from None
 
 
-_warned: set[str] = set()
+_generic: dict[str, Language] = {}  # languages without a pack, each warned about once
 
 
 def pack(code: str) -> Language:
     """The pack for `code`, or a generic one (Unicode rules only) with one warning per language."""
     if code in LANGUAGES:
         return LANGUAGES[code]
+    if code in _generic:
+        return _generic[code]
     generic = Language(code=code if re.fullmatch(r"[a-z]{2,3}", code) else UNDETERMINED, name=code)
-    if code != UNDETERMINED and code not in _warned:
-        _warned.add(code)
+    _generic[code] = generic
+    if code != UNDETERMINED:
         from rich.console import Console
 
         Console(stderr=True).print(
