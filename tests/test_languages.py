@@ -55,6 +55,22 @@ def test_a_user_pack_adds_a_language_the_code_never_heard_of(user_packs: Path) -
     assert normalize_vqa("Drüü", "gsw") == "3"
 
 
+def test_a_pack_added_at_run_time_replaces_what_was_worked_out_without_it(tmp_path: Path) -> None:
+    from vlmadapt.languages import add_pack_file
+
+    assert parse_yes_no("Jo.", "gsw").label is None  # no pack yet: English words only
+    path = tmp_path / "gsw.yaml"
+    path.write_text(SWISS_GERMAN, encoding="utf-8")
+    try:
+        add_pack_file(path)
+        assert parse_yes_no("Jo.", "gsw").label == "yes"
+        assert normalize_vqa("drüü", "gsw") == "3"
+    finally:
+        LANGUAGES._added.clear()
+        LANGUAGES.reload()
+    assert parse_yes_no("Jo.", "gsw").label is None
+
+
 def test_a_user_pack_extends_a_shipped_one(user_packs: Path) -> None:
     (user_packs / "fr-ca.yaml").write_text(
         "extends: fr\ncode: fr-CA\nname: Canadian French\nyes: [oui, ouin, ben oui]\n", encoding="utf-8"

@@ -51,10 +51,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
-from vlmadapt.languages import UNDETERMINED, WORD, WORD_END, WORD_START, Language, lowercase, normalize, pack
+from vlmadapt.languages import (
+    UNDETERMINED,
+    WORD,
+    WORD_END,
+    WORD_START,
+    Language,
+    lowercase,
+    normalize,
+    pack,
+    pack_cache,
+)
 
 YesNo = Literal["yes", "no"]
 PARSER_VERSION = "2"  # part of every scorer signature: bump when a rule changes
@@ -138,7 +147,7 @@ class _YesNoWords:
     prefixes: tuple[tuple[str, ...], ...]  # "Answer:", "Réponse :" before the answer
 
 
-@lru_cache(maxsize=64)
+@pack_cache
 def _yes_no_words(lang: str) -> tuple[_YesNoWords, ...]:
     own = pack(lang)
     skip = frozenset(w for item in own.not_english for w in _units(item, lang, own.spaced))
@@ -292,7 +301,7 @@ class _OptionPatterns:
     letter_words: frozenset[str]  # "A", "À", "O": words of the language that look like a letter
 
 
-@lru_cache(maxsize=64)
+@pack_cache
 def _option_patterns(lang: str) -> _OptionPatterns:
     """The patterns of `lang` and English (phrases are case-insensitive and start a word)."""
     tables = _tables(lang)
@@ -425,7 +434,7 @@ class _VqaWords:
     contractions: dict[str, str]
 
 
-@lru_cache(maxsize=64)
+@pack_cache
 def _vqa_words(lang: str) -> _VqaWords:
     table = pack(lang)
     numbers = {

@@ -27,7 +27,15 @@ import numpy as np
 
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.evaluate.metrics import RefSets
-from vlmadapt.languages import LANGUAGES, RO_CEDILLA_LETTERS, RO_COMMA_LETTERS, confusable, normalize, pack
+from vlmadapt.languages import (
+    LANGUAGES,
+    RO_CEDILLA_LETTERS,
+    RO_COMMA_LETTERS,
+    confusable,
+    normalize,
+    pack,
+    pack_cache,
+)
 
 CANDIDATES = confusable("en")
 
@@ -64,7 +72,7 @@ def short_answer_language(text: str, candidates: tuple[str, ...]) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
-@lru_cache(maxsize=64)
+@pack_cache
 def _yes_no_words(code: str) -> frozenset[str]:
     return frozenset(w for word in LANGUAGES[code].yes + LANGUAGES[code].no for w in _words(word))
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from vlmadapt.config import deep_merge
 from vlmadapt.errors import ConfigError, UnknownNameError
@@ -43,6 +44,7 @@ __all__ = [
     "lowercase",
     "normalize",
     "pack",
+    "pack_cache",
     "pack_origin",
 ]
 
@@ -125,7 +127,7 @@ class _Registry(Mapping[str, Language]):
         self._load()
         lang = self._read(path)
         self._added.append(path)
-        _tables.cache_clear()
+        _forget()
         return lang
 
     def origin(self, code: str) -> Path | None:
@@ -135,8 +137,7 @@ class _Registry(Mapping[str, Language]):
     def reload(self) -> None:
         """Forget what was read (tests that change $VLMADAPT_LANGUAGE_PACKS); files added stay added."""
         self._packs = None
-        _tables.cache_clear()
-        _generic.clear()
+        _forget()
 
     def __getitem__(self, code: str) -> Language:
         return self._load()[code]
@@ -165,6 +166,23 @@ def _user_pack_files() -> list[Path]:
 
 
 LANGUAGES = _Registry()
+
+_caches: list[Callable[[], None]] = []
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pack_cache(fn: F) -> F:
+    """`functools.lru_cache` for what is computed from packs (word sets, patterns); emptied whenever a pack
+    is added or the registry is read again, so a pack added at run time is never shadowed."""
+    cached = lru_cache(maxsize=128)(fn)
+    _caches.append(cached.cache_clear)
+    return cast(F, cached)
+
+
+def _forget() -> None:
+    _generic.clear()
+    for clear in _caches:
+        clear()
 
 
 def language(code: str) -> Language:
@@ -224,7 +242,7 @@ def _char_class(items: list[str]) -> str:
     return f"[{''.join(parts)}]" if parts else ""
 
 
-@lru_cache(maxsize=64)
+@pack_cache
 def _tables(code: str) -> tuple[dict[int, str], tuple[tuple[str, str], ...], re.Pattern[str] | None, bool]:
     """(one-character table, longer replacements, characters to remove, turkic casing) of a language."""
     rules = pack(code).normalize

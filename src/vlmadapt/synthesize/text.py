@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 
 from vlmadapt.evaluate.answers import fold
-from vlmadapt.languages import WORD, normalize, pack
+from vlmadapt.languages import WORD, normalize, pack, pack_cache
 
 _WORD = WORD
 
 
-@lru_cache(maxsize=16)
+@pack_cache
 def stopwords(lang: str) -> frozenset[str]:
     """Words that are never content: function words, question words, "be / have / there is" and the words
     for "image" (the pack's synthesis.stopwords), and its articles and yes/no words."""
@@ -29,7 +28,7 @@ def stopwords(lang: str) -> frozenset[str]:
     return frozenset(w for text in given for w in _WORD.findall(fold(text)))
 
 
-@lru_cache(maxsize=16)
+@pack_cache
 def _numbers(lang: str) -> dict[str, str]:
     return {fold(w): d for w, d in pack(lang).number_words.items()}
 
@@ -82,7 +81,7 @@ def ungrounded(text: str, vocabulary: frozenset[str], lang: str) -> list[str]:
     return [w for w in content_words(text, lang) if not occurs(w, vocabulary)]
 
 
-@lru_cache(maxsize=16)
+@pack_cache
 def _mentions(lang: str) -> re.Pattern[str] | None:
     patterns = [  # a word start where words are spaced; anywhere in text without spaces
         (r"\b" if pack(code).spaced else "") + re.escape(fold(stem))
