@@ -341,7 +341,7 @@ def test_registry_and_task_defaults() -> None:
         Task.caption: "caption",
     }
     assert scorer_for("textvqa").name == "textvqa"
-    with pytest.raises(UnknownNameError, match="known: caption, cvqa, marvl, maxm, mtvqa, open_vqa, pope, scienceqa"):
+    with pytest.raises(UnknownNameError, match="known: caption, cvqa, marvl, maxm, mtvqa, open_vqa, pope"):
         scorer_for("conversation")
 
 
