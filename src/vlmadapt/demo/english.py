@@ -101,6 +101,7 @@ def warm_up_vision(model_dir: Path, world: Path, steps: int, seed: int) -> None:
     """
     import torch
 
+    from vlmadapt.console import progress
     from vlmadapt.data.toy import COLOURS, SHAPES, SLOTS, read_scenes
     from vlmadapt.images import load_image
     from vlmadapt.models import load_model
@@ -130,16 +131,19 @@ def warm_up_vision(model_dir: Path, world: Path, steps: int, seed: int) -> None:
     optim = torch.optim.AdamW(params, lr=VISION_LR)
     places = torch.arange(tokens).repeat(64)  # [64 * T]: each token's index in the grid
     losses = []
-    for _ in range(steps):
-        idx = torch.randint(len(scenes), (64,))
-        feats = visual(patches[idx].flatten(0, 1), grid_thw=grid[idx]).pooler_output  # [64 * T, D]
-        logits = probe(feats.view(len(idx), -1)).view(-1, classes)  # [64 * 3, classes]
-        loss = torch.nn.functional.cross_entropy(logits, labels[idx].flatten())
-        loss = loss + torch.nn.functional.cross_entropy(where(feats), places)
-        loss.backward()
-        optim.step()
-        optim.zero_grad()
-        losses.append(round(loss.item(), 4))
+    with progress("vision warm-up") as bar:
+        task = bar.add_task("vision warm-up", total=steps)
+        for _ in range(steps):
+            idx = torch.randint(len(scenes), (64,))
+            feats = visual(patches[idx].flatten(0, 1), grid_thw=grid[idx]).pooler_output  # [64 * T, D]
+            logits = probe(feats.view(len(idx), -1)).view(-1, classes)  # [64 * 3, classes]
+            loss = torch.nn.functional.cross_entropy(logits, labels[idx].flatten())
+            loss = loss + torch.nn.functional.cross_entropy(where(feats), places)
+            loss.backward()
+            optim.step()
+            optim.zero_grad()
+            losses.append(round(loss.item(), 4))
+            bar.update(task, advance=1)
     model.save_pretrained(model_dir)
     (model_dir / "vision-warmup.json").write_text(
         json.dumps({"steps": steps, "loss": losses}), encoding="utf-8"

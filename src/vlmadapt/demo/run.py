@@ -44,7 +44,15 @@ class System:
 
 
 def run(cfg: DemoConfig) -> Path:
-    """Run the demo into `cfg.out`; returns the report directory."""
+    """Run the demo into `cfg.out`; returns the report directory. The libraries' warnings and log records
+    go to `cfg.out`/log.txt (each training run's also to its own log.txt), not the console."""
+    from vlmadapt.console import run_log
+
+    with run_log(cfg.out / "log.txt"):
+        return _run(cfg)
+
+
+def _run(cfg: DemoConfig) -> Path:
     from vlmadapt.demo.english import IMAGE_SIZE, english_model
     from vlmadapt.demo.world import add_mt_noise, phrasebook, split_by_task, training_file
     from vlmadapt.report.run import ReportConfig
@@ -83,6 +91,7 @@ def run(cfg: DemoConfig) -> Path:
     say("[bold]4/5[/] predict and evaluate every system on the test split")
     references = {code: split_by_task(path, world, "test") for code, path in records.items()}
     for system in systems:
+        say(f"    {system.name}")
         _predict_and_evaluate(system, english, references[system.lang], book, systems_dir / system.name)
     say("[bold]5/5[/] report")
     path = report(

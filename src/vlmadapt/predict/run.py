@@ -4,7 +4,8 @@ Rows are appended (and fsynced) as each batch finishes; a re-run skips ids alrea
 at most the batch in flight and never duplicates a row. A missing or unreadable image gives an error row
 and the run goes on. A CUDA out-of-memory error splits the batch in two and retries; the batch size that
 finally worked is reported. With ``translate_test`` the model is asked in English through machine
-translation (translate_test.py).
+translation (translate_test.py). The libraries' warnings and log records go to `<out>.log` beside the
+predictions, not the console (vlmadapt.console).
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def batches(examples: list[Example], size: int) -> Iterator[list[Example]]:
 
 def run(cfg: PredictConfig) -> Path:
     """Predict every example of `cfg.data` not already in `cfg.out`; returns the output path."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from vlmadapt.console import run_log
 
     examples = read_records(cfg.data, Example)[: cfg.limit]
     check_examples(examples, cfg)
@@ -115,26 +116,9 @@ def run(cfg: PredictConfig) -> Path:
     todo = [ex for ex in examples if ex.id not in done]
     if not todo:
         return cfg.out
-    model, processor, family = _load(cfg)
-    image_root = cfg.image_root or cfg.data.parent
-    stamp = {
-        "model": cfg.model,
-        "adapter": str(cfg.adapter) if cfg.adapter else None,
-        "generation": cfg.generation.kwargs(),
-    }
     state = {"batch_size": cfg.batch_size}
-    rt = _round_trip(cfg)
-    columns = (TextColumn("predict"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    try:
-        with Progress(*columns, transient=False) as bar:
-            task = bar.add_task("predict", total=len(examples), completed=len(examples) - len(todo))
-            for batch in batches(todo, cfg.batch_size):
-                rows = _predict_batch(model, processor, family, batch, image_root, cfg, stamp, state, rt)
-                append_jsonl(cfg.out, rows)
-                bar.advance(task, len(rows))
-    finally:
-        if rt is not None:
-            rt.close()
+    with run_log(log_path(cfg.out)):  # the libraries' warnings, kept off the console
+        _predict_all(cfg, examples, todo, state)
     if state["batch_size"] != cfg.batch_size:
         from rich.console import Console
 
@@ -143,6 +127,37 @@ def run(cfg: PredictConfig) -> Path:
             f"finished with batch size {state['batch_size']}[/]"
         )
     return cfg.out
+
+
+def log_path(out: Path) -> Path:
+    """The run log beside the predictions, named like their provenance sidecar: preds.jsonl.log."""
+    return out.with_name(out.name + ".log")
+
+
+def _predict_all(
+    cfg: PredictConfig, examples: list[Example], todo: list[Example], state: dict[str, int]
+) -> None:
+    """Load the model, answer `todo` batch by batch (appending each), with one progress display."""
+    from vlmadapt.console import progress
+
+    model, processor, family = _load(cfg)
+    image_root = cfg.image_root or cfg.data.parent
+    stamp = {
+        "model": cfg.model,
+        "adapter": str(cfg.adapter) if cfg.adapter else None,
+        "generation": cfg.generation.kwargs(),
+    }
+    rt = _round_trip(cfg)
+    try:
+        with progress(f"predict {cfg.out.name}") as bar:
+            task = bar.add_task("predict", total=len(examples), completed=len(examples) - len(todo))
+            for batch in batches(todo, cfg.batch_size):
+                rows = _predict_batch(model, processor, family, batch, image_root, cfg, stamp, state, rt)
+                append_jsonl(cfg.out, rows)
+                bar.advance(task, len(rows))
+    finally:
+        if rt is not None:
+            rt.close()
 
 
 def _predict_batch(

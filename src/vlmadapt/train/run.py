@@ -9,12 +9,14 @@ does the distribution, and only the main process writes the extra files.
 
 The output directory holds the adapter (adapter_config.json, adapter_model.safetensors) or, when no
 adapters are trained, the full model; the processor; recipe.yaml (the resolved config); plan.json;
-metrics.json; rejects.jsonl when examples were rejected; checkpoints/; logs/ (TensorBoard).
+metrics.json; log.txt (the loss history and the libraries' warnings, kept off the console); rejects.jsonl
+when examples were rejected; checkpoints/; logs/ (TensorBoard).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,7 +95,9 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     """One training run (one stage). Returns `cfg.output_dir`."""
     from transformers import set_seed
 
+    from vlmadapt.console import run_log
     from vlmadapt.train.plan import lora_targets, prepare_model, quantizable_params
+    from vlmadapt.train.progress import stop_progress
     from vlmadapt.train.trainer import build_trainer, training_args
 
     out = cfg.output_dir
@@ -109,31 +113,36 @@ def train(cfg: TrainConfig, callbacks: list[Any] | None = None) -> Path:
     targets = lora_targets(shape, layout, cfg.lora.groups, cfg.lora.modules) if cfg.lora else []
     quantized = quantizable_params(shape, layout) if cfg.model.quantization == "4bit" else 0
     del shape
-    # Built first: it sets up the distributed state (DDP, DeepSpeed, FSDP under `accelerate launch`).
-    args = training_args(cfg, precision, has_eval=cfg.data.eval is not None)
-    main = args.process_index == 0
+    # Library warnings and log records go to log.txt beside metrics.json, with the loss history.
+    with run_log(out / _log_name()):
+        # Built first: it sets up the distributed state (DDP, DeepSpeed, FSDP under `accelerate launch`).
+        args = training_args(cfg, precision, has_eval=cfg.data.eval is not None)
+        main = args.process_index == 0
 
-    model_path = _model_path(cfg, args)
-    processor = load_processor(model_path, family)
-    data = load_data(cfg, family, processor)
-    model = load_weights(model_path, family, precision, cfg)
-    set_seed(cfg.train.seed)  # LoRA's initial A matrices are random
-    model = prepare_model(model, layout, _lora(cfg), cfg.trainable, targets)
-    plan = make_plan(model, layout, model_path, family.name, cfg, targets, precision, quantized)
-    if main:
-        _write_start(cfg, plan, data)
+        model_path = _model_path(cfg, args)
+        processor = load_processor(model_path, family)
+        data = load_data(cfg, family, processor)
+        model = load_weights(model_path, family, precision, cfg)
+        set_seed(cfg.train.seed)  # LoRA's initial A matrices are random
+        model = prepare_model(model, layout, _lora(cfg), cfg.trainable, targets)
+        plan = make_plan(model, layout, model_path, family.name, cfg, targets, precision, quantized)
+        if main:
+            _write_start(cfg, plan, data)
 
-    trainer = build_trainer(cfg, args, model, processor, data, layout, callbacks)
-    result = trainer.train(resume_from_checkpoint=resume_point(cfg.train, out / "checkpoints"))
-    trainer.save_model(str(out))
-    if main:
-        _write_metrics(out, result.metrics, trainer.state.log_history, data, args.world_size)
-    if cfg.merge and cfg.lora is not None:
-        from vlmadapt.train.export import merge
+        trainer = build_trainer(cfg, args, model, processor, data, layout, callbacks)
+        try:
+            result = trainer.train(resume_from_checkpoint=resume_point(cfg.train, out / "checkpoints"))
+        finally:
+            stop_progress(trainer)  # a run stopped by an exception leaves no live display behind
+        trainer.save_model(str(out))
+        if main:
+            _write_metrics(out, result.metrics, trainer.state.log_history, data, args.world_size)
+        if cfg.merge and cfg.lora is not None:
+            from vlmadapt.train.export import merge
 
-        with args.main_process_first(local=False, desc="merge"):
-            if not (out / "merged" / "config.json").is_file():
-                merge(out, out / "merged", base=model_path)
+            with args.main_process_first(local=False, desc="merge"):
+                if not (out / "merged" / "config.json").is_file():
+                    merge(out, out / "merged", base=model_path)
     return out
 
 
@@ -186,6 +195,12 @@ def resume_point(train: OptimSpec, checkpoints: Path) -> str | None:
     if train.resume is True and last is None:
         raise ConfigError(f"train.resume: true, but there is no checkpoint under {checkpoints}")
     return last if train.resume else None
+
+
+def _log_name() -> str:
+    """log.txt for the main process; under `accelerate launch` the others write log.rank<N>.txt."""
+    rank = os.environ.get("RANK", "0")
+    return "log.txt" if rank == "0" else f"log.rank{rank}.txt"
 
 
 def _lora(cfg: TrainConfig) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 Nothing here loops over batches or talks to other processes: the Trainer does both (with accelerate for
 DDP, DeepSpeed and FSDP). What is added is configuration: `TrainingArguments` from the recipe, an optimizer
-factory with one learning rate per model part, and an optional TensorBoard callback.
+factory with one learning rate per model part, an optional TensorBoard callback, and the console display
+(progress.py) in place of the Trainer's printed log dicts.
 """
 
 from __future__ import annotations
@@ -81,13 +82,15 @@ def build_trainer(
 ) -> Any:
     from transformers import Trainer
 
+    from vlmadapt.train.progress import replace_console_callbacks
+
     optimizer = (
         group_lr_optimizer(args, layout, {str(k): v for k, v in cfg.train.group_lr.items()})
         if cfg.train.group_lr
         else None
     )
     extra = [cb for cb in [tensorboard(cfg.train.tensorboard, cfg.output_dir / "logs")] if cb is not None]
-    return Trainer(
+    trainer = Trainer(
         model=model,
         args=args,
         data_collator=data.collator,
@@ -97,6 +100,7 @@ def build_trainer(
         callbacks=[*extra, *(callbacks or [])],
         optimizer_cls_and_kwargs=optimizer,
     )
+    return replace_console_callbacks(trainer)  # a rich live line instead of printed dicts
 
 
 def group_lr_optimizer(args: Any, layout: Any, group_lr: Mapping[str, float]) -> tuple[Any, dict[str, Any]]:
