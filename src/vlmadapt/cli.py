@@ -716,6 +716,41 @@ def train_cmd(
     out.print(f"outputs in {run(cfg)}")
 
 
+@app.command("run")
+def run_cmd(
+    study: Annotated[Path, typer.Argument(help="Study file (YAML), e.g. studies/tiny.yaml.")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="key=value overrides of the study, e.g. train.lora-ro.train.max_steps=100."),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (what runs, what is cached, why); run nothing.")
+    ] = False,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Run only this stage (train) or block (train.lora-ro).")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Run this stage or block and what depends on it.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Where the stages' outputs go (default: the study's out).")
+    ] = None,
+) -> None:
+    """Run a whole study in dependency order; stages whose config and inputs did not change are skipped."""
+    from vlmadapt.study import load_study, run_study
+
+    result = run_study(
+        load_study(study, overrides or []),
+        out_dir,
+        dry_run=dry_run,
+        only=only,
+        start=start,
+        say=lambda line: out.print(line, highlight=False, soft_wrap=True),
+    )
+    if not dry_run:
+        out.print(f"{len(result.ran())} stage(s) run, outputs in {result.out}")
+
+
 @app.command("export")
 def export_cmd(
     adapter: Annotated[Path, typer.Argument(help="Adapter directory written by `vlmadapt train`.")],

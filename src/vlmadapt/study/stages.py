@@ -1,0 +1,139 @@
+"""The configs and entry functions of the stages that had none: the toy world, the toy English model and
+`data import`. Each is `run(config) -> Path`, like every other stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from vlmadapt.provenance import provenance, write_json
+from vlmadapt.records import Task
+
+Lang = Literal["en", "fr", "ro"]
+# The toy world's tasks, the names its test split files carry (`test.<task>.<lang>.jsonl`).
+WORLD_TASKS = tuple(t.value for t in (Task.caption, Task.open_vqa, Task.yes_no))
+
+
+class WorldConfig(BaseModel):
+    """The toy world (data/toy.py) and the files the demo derives from it, per language."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path
+    images: int = Field(default=3000, ge=10)
+    test_images: int = Field(default=160, ge=2)
+    seed: int = 0
+    langs: list[Lang] = Field(default_factory=lambda: list[Lang](["en", "ro"]))
+    image_size: tuple[int, int] = (168, 56)  # demo/english.py's IMAGE_SIZE: 12 image tokens
+
+    @model_validator(mode="after")
+    def _fits(self) -> WorldConfig:
+        if self.test_images * 2 > self.images:
+            raise ValueError(
+                f"test_images ({self.test_images}) must be at most half of images ({self.images})"
+            )
+        if "en" not in self.langs:
+            raise ValueError("langs must include en (the English model and translate-test need it)")
+        return self
+
+    def outputs(self) -> dict[str, str]:
+        """Output name -> file inside the world folder: `ro`, `ro.test.open_vqa`, `ro.train-qa`, ..."""
+        names: dict[str, str] = {}
+        for lang in self.langs:
+            names[lang] = f"{lang}.jsonl"
+            names[f"{lang}.train-qa"] = f"{lang}.train-qa.jsonl"
+            names.update({f"{lang}.test.{task}": f"test.{task}.{lang}.jsonl" for task in WORLD_TASKS})
+            if lang != "en":
+                names[f"phrasebook.{lang}"] = f"phrasebook.{lang}-en.json"
+        return names
+
+
+def run_world(cfg: WorldConfig) -> Path:
+    """Draw the world into `cfg.out`: records per language, test files per task, training QA, phrasebooks."""
+    from vlmadapt.data.toy import generate_world
+    from vlmadapt.demo.world import phrasebook, split_by_task, training_file
+
+    records = generate_world(
+        cfg.out,
+        cfg.images,
+        seed=cfg.seed,
+        langs=tuple(cfg.langs),
+        image_size=cfg.image_size,
+        test_share=cfg.test_images / cfg.images,
+    )
+    for lang, path in records.items():
+        split_by_task(path, cfg.out, "test")
+        training_file(path, cfg.out / f"{lang}.train-qa.jsonl", (Task.open_vqa, Task.yes_no))
+        if lang != "en":
+            phrasebook(path, lang, cfg.out / f"phrasebook.{lang}-en.json")
+    write_json(cfg.out / "world.provenance.json", provenance(cfg.model_dump(mode="json")))
+    return cfg.out
+
+
+class EnglishConfig(BaseModel):
+    """The toy English VLM of demo/english.py, built in `out` (no cache of its own: the runner's keys are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path
+    world: Path  # a toy world folder (the `world` stage)
+    vision_steps: int = Field(default=300, ge=0)
+    pretrain_steps: int = Field(default=1000, ge=1)
+    seed: int = 0
+
+
+def run_english(cfg: EnglishConfig) -> Path:
+    """Build, warm up and pretrain the English model; returns its directory (`out/pretrain`).
+
+    Resumes like `english_model`: a finished warm-up is kept, pretraining resumes from its checkpoint.
+    """
+    import shutil
+
+    from vlmadapt.demo.english import CHATS_PER_BATCH, build, pretrain, warm_up_vision
+    from vlmadapt.demo.world import conversations
+
+    init = cfg.out / "init"
+    if not (init / "vision-warmup.json").is_file():
+        shutil.rmtree(init, ignore_errors=True)
+        build(init, cfg.seed)
+        warm_up_vision(init, cfg.world, cfg.vision_steps, cfg.seed)
+    chats = conversations(cfg.world / "en.jsonl", cfg.out / "en.chats.jsonl", cfg.seed)
+    return pretrain(
+        init, chats, cfg.world, cfg.out / "pretrain", cfg.pretrain_steps, CHATS_PER_BATCH, cfg.seed
+    )
+
+
+class ImportConfig(BaseModel):
+    """`vlmadapt data import` as a config: `import_dataset`'s arguments, defaults as there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: str  # a key of data.IMPORTERS (flickr30k, llava, scienceqa, textvqa, pope, roqa, ...)
+    src: Path  # the source file or folder, in its original layout
+    dest: Path  # examples (.jsonl or .parquet)
+    image_root: Path | None = None
+    lang: str = "en"
+    split: str | None = None
+    on_error: Literal["raise", "skip"] = "raise"
+
+
+def run_import(cfg: ImportConfig) -> Path:
+    """Import `cfg.src` into `cfg.dest` and record what produced it beside it (`DEST.provenance.json`)."""
+    from vlmadapt.data import import_dataset
+    from vlmadapt.provenance import sidecar
+
+    result = import_dataset(
+        cfg.format,
+        cfg.src,
+        cfg.dest,
+        image_root=cfg.image_root,
+        lang=cfg.lang,
+        split=cfg.split,
+        on_error=cfg.on_error,
+    )
+    counts = {"written": result.written, "rejected": result.rejected, "images": result.images}
+    write_json(sidecar(cfg.dest), {"result": counts, **provenance(cfg.model_dump(mode="json"))})
+    return cfg.dest

@@ -1,0 +1,269 @@
+"""`vlmadapt run STUDY.yaml`: the tiny study end to end, caching by config and input content, resume."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vlmadapt.errors import ConfigError, VlmadaptError
+from vlmadapt.study import StudyRun, load_study, run_study
+
+TINY = Path(__file__).resolve().parents[1] / "studies" / "tiny.yaml"
+EVERY_STAGE = [
+    "world",
+    "english",
+    "train.lora-ro",
+    "predict.english-direct-open",
+    "predict.english-direct-yes-no",
+    "predict.lora-ro-open",
+    "predict.lora-ro-yes-no",
+    "evaluate.english-direct-open",
+    "evaluate.english-direct-yes-no",
+    "evaluate.lora-ro-open",
+    "evaluate.lora-ro-yes-no",
+    "report",
+]
+LORA_DOWNSTREAM = [
+    "train.lora-ro",
+    "predict.lora-ro-open",
+    "predict.lora-ro-yes-no",
+    "evaluate.lora-ro-open",
+    "evaluate.lora-ro-yes-no",
+    "report",
+]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _run(out: Path, overrides: list[str] | None = None, **kw: Any) -> StudyRun:
+    return run_study(load_study(TINY, overrides), out, say=_quiet, **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, StudyRun]:
+    out = tmp_path_factory.mktemp("tiny-study")
+    return out, _run(out)
+
+
+def _step(run: StudyRun, node: str) -> Any:
+    return next(s for s in run.steps if s.node == node)
+
+
+def test_the_tiny_study_runs_every_stage_and_writes_a_report(tiny: tuple[Path, StudyRun]) -> None:
+    out, first = tiny
+    assert first.ran() == EVERY_STAGE
+    assert {s.reason for s in first.steps} == {"new"}
+    report = first.result("report")
+    assert (report / "report.md").is_file() and (report / "report.html").is_file()
+    md = (report / "report.md").read_text(encoding="utf-8")
+    assert "english-direct" in md and "lora-ro" in md
+    # each output lives in OUT/<stage>/<name>-<12 hex>/
+    folder = _step(first, "train.lora-ro").dir
+    assert folder.parent == out / "train" and len(folder.name) == len("lora-ro-") + 12
+
+
+def test_every_output_records_the_study_its_hash_and_the_git_revision(tiny: tuple[Path, StudyRun]) -> None:
+    _, first = tiny
+    for step in first.steps:
+        done = json.loads((step.dir / "stage.done.json").read_text(encoding="utf-8"))
+        assert done["study"] == str(TINY)
+        assert done["study_sha256"] == hashlib.sha256(TINY.read_bytes()).hexdigest()
+        assert "git" in done and done["stage"] == step.node.split(".")[0]
+    train = json.loads((_step(first, "train.lora-ro").dir / "stage.done.json").read_text(encoding="utf-8"))
+    assert train["config"]["train"]["max_steps"] == 8
+    assert train["config"]["output_dir"] == "@out"  # derived by the runner, not part of the key
+    assert set(train["inputs"]) == {"english", "world.ro.train-qa"}
+
+
+def test_a_second_run_runs_nothing(tiny: tuple[Path, StudyRun]) -> None:
+    out, first = tiny
+    again = _run(out)
+    assert again.ran() == []
+    assert [s.action for s in again.steps] == ["cached"] * 12
+    assert [s.dir for s in again.steps] == [s.dir for s in first.steps]
+
+
+def test_a_training_setting_reruns_train_and_what_depends_on_it_only(tiny: tuple[Path, StudyRun]) -> None:
+    out, first = tiny
+    plan = _run(out, ["train.lora-ro.train.max_steps=6"], dry_run=True)
+    assert plan.ran() == LORA_DOWNSTREAM
+    assert _step(plan, "train.lora-ro").reason == "config changed: train.max_steps"
+    assert _step(plan, "predict.lora-ro-open").reason == "input changed: train.lora-ro will run"
+    changed = _run(out, ["train.lora-ro.train.max_steps=6"])
+    assert changed.ran() == LORA_DOWNSTREAM
+    assert (
+        _step(changed, "evaluate.english-direct-open").dir == _step(first, "evaluate.english-direct-open").dir
+    )
+    assert _step(changed, "report").dir != _step(first, "report").dir
+    checkpoints = changed.result("train.lora-ro") / "checkpoints"
+    assert [p.name for p in checkpoints.iterdir()] == ["checkpoint-6"]
+    # the first version is still there: going back runs nothing
+    assert _run(out).ran() == []
+
+
+def test_a_stage_stopped_before_its_record_runs_again_in_the_same_directory(
+    tiny: tuple[Path, StudyRun],
+) -> None:
+    out, first = tiny
+    folder = _step(first, "evaluate.lora-ro-open").dir
+    (folder / "stage.done.json").unlink()
+    plan = _run(out, dry_run=True)
+    assert plan.ran() == ["evaluate.lora-ro-open", "report"]
+    assert _step(plan, "evaluate.lora-ro-open").reason == "incomplete: resumes in the same directory"
+    # scores.json records when it was written: new content, so the report is made again
+    assert _step(plan, "report").reason == "input changed: evaluate.lora-ro-open will run"
+    again = _run(out)
+    assert again.ran() == ["evaluate.lora-ro-open", "report"]
+    assert _step(again, "evaluate.lora-ro-open").dir == folder
+    assert _run(out).ran() == []
+
+
+def test_only_and_from_select_stages(tiny: tuple[Path, StudyRun], tmp_path: Path) -> None:
+    out, _ = tiny
+    plan = _run(out, ["report.trials=20", "evaluate.lora-ro-open.resamples=20"], dry_run=True, start="report")
+    assert [(s.node, s.action) for s in plan.steps][-3:] == [
+        ("evaluate.lora-ro-open", "blocked"),
+        ("evaluate.lora-ro-yes-no", "cached"),
+        ("report", "run"),
+    ]
+    plan = _run(out, ["evaluate.lora-ro-open.resamples=20"], dry_run=True, start="evaluate")
+    assert plan.ran() == ["evaluate.lora-ro-open", "report"]
+    with pytest.raises(VlmadaptError, match=r"^world is not up to date \(new\)"):
+        _run(tmp_path, only="report")
+    blocked = _run(tmp_path, dry_run=True, only="world")
+    assert [s.action for s in blocked.steps][:2] == ["run", "blocked"]
+    with pytest.raises(ConfigError, match="no stage 'trian'"):
+        _run(tmp_path, dry_run=True, only="trian")
+
+
+WORLD = "world: {images: 20, test_images: 4}\n"
+
+
+def _study(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "study.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (
+            "world:\n  images: 20\n  imags: 4\n",
+            r"study.yaml:3: world.imags: unknown key; known keys here: image_size, images, langs, seed,",
+        ),
+        (
+            WORLD + "train:\n  a:\n    model: {path: x}\n    data:\n      train: world.ro.test.nope\n",
+            r"study.yaml:6: train.a.data.train: 'world.ro.test.nope': world has no output 'ro.test.nope'",
+        ),
+        (
+            WORLD + "train:\n  a:\n    model: {path: x}\n    data: {train: world.en}\n    output_dir: y\n",
+            r"study.yaml:6: train.a.output_dir: the runner derives this",
+        ),
+        ("wrold: {images: 20}\n", r"study.yaml:1: wrold: unknown key; a study has: name,"),
+        (
+            WORLD + "predict:\n  p: {model: train.b, data: world.en}\ntrain:\n"
+            "  a: {model: {path: x}, data: {train: world.en}}\n",
+            r"study.yaml:3: predict.p.model: 'train.b': no such train block; the study's: train.a",
+        ),
+    ],
+)
+def test_study_errors_name_the_file_line_and_key(tmp_path: Path, text: str, error: str) -> None:
+    with pytest.raises(ConfigError, match=error.replace(".", r"\.").replace("(", r"\(")):
+        load_study(_study(tmp_path, text))
+
+
+def test_a_typo_in_an_override_is_a_located_error_too(
+    cli: Callable[[list[str]], tuple[int, str, str]],
+) -> None:
+    code, _, err = cli(["run", str(TINY), "train.lora-ro.train.max_step=3", "--dry-run"])
+    assert code == 2
+    assert "tiny.yaml:29: train.lora-ro.train.max_step: unknown key" in " ".join(err.split())
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(
+    cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    code, out, _ = cli(["run", str(TINY), "--dry-run", "--out", str(tmp_path / "o")])
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 12
+    assert lines[0].split()[:3] == ["run", "world", "new"]
+    assert lines[2].split()[:3] == ["run", "train.lora-ro", "new"]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_failing_stage_keeps_earlier_outputs_and_says_what_failed(
+    cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    study = _study(
+        tmp_path,
+        WORLD + "evaluate:\n  e: {predictions: missing/predictions.jsonl, references: world.ro.test.yes_no, "
+        "task: pope}\n",
+    )
+    code, _, err = cli(["run", str(study), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert err.startswith("error: stage evaluate.e failed: ")
+    world = next((tmp_path / "o" / "world").iterdir())
+    assert (world / "stage.done.json").is_file() and (world / "ro.jsonl").is_file()
+    code, out, _ = cli(["run", str(study), "--out", str(tmp_path / "o"), "--dry-run"])
+    assert out.split()[:2] == ["cached", "world"]
+
+
+def test_sigkill_during_train_then_a_rerun_gives_the_same_report(
+    tiny: tuple[Path, StudyRun], tmp_path: Path
+) -> None:
+    out, _ = tiny
+    longer = ["train.lora-ro.train.max_steps=40", "train.lora-ro.data.limit=320"]
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    for root in (killed, whole):  # the world and English model, as built by the fixture
+        for stage in ("world", "english"):
+            shutil.copytree(out / stage, root / stage)
+    command = [sys.executable, "-m", "vlmadapt.cli", "run", str(TINY), "--out", str(killed), *longer]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(killed.glob("train/lora-ro-*/checkpoints/checkpoint-4/trainer_state.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "train finished or never checkpointed"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    plan = _run(killed, longer, dry_run=True)
+    assert plan.ran() == EVERY_STAGE[2:]  # world and english were cached; the kill came in train
+    assert _step(plan, "train.lora-ro").reason == "incomplete: resumes in the same directory"
+    resumed = _run(killed, longer)
+    assert resumed.ran()[0] == "train.lora-ro"
+    straight = _run(whole, longer)
+    assert straight.ran() == EVERY_STAGE[2:]
+    assert _csv(resumed) == _csv(straight)
+
+
+def _csv(run: StudyRun) -> str:
+    """The report's table without the places it was run in (its root, the keyed directory names)."""
+    text = (run.result("report") / "report.csv").read_text(encoding="utf-8").replace(str(run.out), "OUT")
+    return re.sub(r"-[0-9a-f]{12}\b", "-KEY", text)
+
+
+def test_the_romanian_study_plans_without_its_data_or_weights(
+    cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    study = TINY.with_name("ro-flickr30k-roqa.yaml")
+    code, out, _ = cli(["run", str(study), "--dry-run", "--out", str(tmp_path / "o")])
+    assert code == 0
+    steps = [line.split()[:3] for line in out.splitlines()]
+    assert len(steps) == 20
+    assert steps[0] == ["run", "import.flickr30k-en", "new"]
+    assert ["run", "train.llava16", "new"] in steps and steps[-1] == ["run", "report", "new"]
