@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 
 from vlmadapt.errors import ConfigError, VlmadaptError
 from vlmadapt.study import StudyRun, load_study, run_study
+from vlmadapt.study.runner import content_hash
 
 TINY = Path(__file__).resolve().parents[1] / "studies" / "tiny.yaml"
 EVERY_STAGE = [
@@ -124,12 +126,111 @@ def test_a_stage_stopped_before_its_record_runs_again_in_the_same_directory(
     plan = _run(out, dry_run=True)
     assert plan.ran() == ["evaluate.lora-ro-open", "report"]
     assert _step(plan, "evaluate.lora-ro-open").reason == "incomplete: resumes in the same directory"
-    # scores.json records when it was written: new content, so the report is made again
-    assert _step(plan, "report").reason == "input changed: evaluate.lora-ro-open will run"
+    assert _step(plan, "report").reason == "waits on evaluate.lora-ro-open: runs only if its output changes"
+    # scores.json records when it was written, but the content hash leaves that out: the report stays
     again = _run(out)
-    assert again.ran() == ["evaluate.lora-ro-open", "report"]
+    assert again.ran() == ["evaluate.lora-ro-open"]
     assert _step(again, "evaluate.lora-ro-open").dir == folder
+    assert _step(again, "report").dir == _step(first, "report").dir
     assert _run(out).ran() == []
+
+
+def test_a_train_stage_run_again_leaves_predict_evaluate_and_report_cached(
+    tiny: tuple[Path, StudyRun],
+) -> None:
+    out, first = tiny
+    train = _step(first, "train.lora-ro").dir
+    before = json.loads((train / "stage.done.json").read_text(encoding="utf-8"))
+    (train / "stage.done.json").unlink()
+    # train resumes from its last checkpoint: a new log, provenance and runtime, the same adapter
+    again = _run(out)
+    assert again.ran() == ["train.lora-ro"]
+    assert [s.dir for s in again.steps] == [s.dir for s in first.steps]
+    after = json.loads((train / "stage.done.json").read_text(encoding="utf-8"))
+    assert after["content"] == before["content"]
+
+
+def _folder(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text, encoding="utf-8")
+    return root
+
+
+_SCORES = {"metrics": {"accuracy": {"score": 75.0}}, "counts": {"references": 4}}
+_TRAIN = {
+    "adapter_model.safetensors": "weights",
+    "adapter_config.json": '{"r": 16, "target_modules": ["q_proj", "v_proj"]}',
+    "metrics.json": json.dumps(
+        {
+            "train": {"train_runtime": 39.6, "train_loss": 5.74},
+            "data": {"train": 64},
+            "log_history": [{"loss": 5.3, "step": 8}, {"train_runtime": 39.6, "train_loss": 5.74, "step": 8}],
+        }
+    ),
+    "scores.json": json.dumps(
+        {
+            **_SCORES,
+            "provenance": {"created": "2025-01-01T10:00:00", "git": "abc", "versions": {"torch": "2"}},
+        }
+    ),
+    "checkpoints/checkpoint-4/adapter_model.safetensors": "step 4",
+    "log.txt": "loss 5.3",
+    "predictions.jsonl.log": "a warning",
+    "predictions.jsonl.provenance.json": '{"created": "2025-01-01T10:00:00"}',
+    "provenance.json": '{"created": "2025-01-01T10:00:00"}',
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "same"),
+    [
+        # what a re-run changes without changing results
+        (
+            {
+                "adapter_config.json": '{"target_modules": ["v_proj", "q_proj"], "r": 16}',
+                "metrics.json": json.dumps(
+                    {
+                        "train": {"train_runtime": 0.001, "train_loss": 0.0},
+                        "data": {"train": 64},
+                        "log_history": [{"step": 8, "loss": 5.3}, {"train_runtime": 0.001, "step": 8}],
+                    }
+                ),
+                "scores.json": json.dumps(
+                    {
+                        **_SCORES,
+                        "provenance": {
+                            "created": "2025-02-02T11:00:00",
+                            "git": "def",
+                            "versions": {"torch": "3"},
+                        },
+                    }
+                ),
+                "checkpoints/checkpoint-8/adapter_model.safetensors": "step 8",
+                "log.txt": "loss 5.3 (resumed)",
+                "predictions.jsonl.log": "another warning",
+                "predictions.jsonl.provenance.json": '{"created": "2025-02-02T11:00:00"}',
+                "provenance.json": '{"created": "2025-02-02T11:00:00"}',
+            },
+            True,
+        ),
+        ({"adapter_model.safetensors": "other weights"}, False),
+        ({"adapter_config.json": '{"r": 8, "target_modules": ["q_proj", "v_proj"]}'}, False),
+        ({"scores.json": json.dumps({**_SCORES, "metrics": {"accuracy": {"score": 50.0}}})}, False),
+        ({"scores.json": json.dumps({**_SCORES, "counts": {"references": 3}})}, False),
+        (
+            {"metrics.json": json.dumps({"data": {"train": 64}, "log_history": [{"loss": 5.2, "step": 8}]})},
+            False,
+        ),
+        ({"processor_config.json": "{}"}, False),
+    ],
+)
+def test_the_content_hash_counts_results_not_timestamps_logs_or_checkpoints(
+    tmp_path: Path, changes: dict[str, str], same: bool
+) -> None:
+    a = _folder(tmp_path / "a", _TRAIN)
+    b = _folder(tmp_path / "b", _TRAIN | changes)
+    assert (content_hash(a) == content_hash(b)) is same
 
 
 def test_only_and_from_select_stages(tiny: tuple[Path, StudyRun], tmp_path: Path) -> None:
@@ -257,13 +358,185 @@ def _csv(run: StudyRun) -> str:
     return re.sub(r"-[0-9a-f]{12}\b", "-KEY", text)
 
 
+def _plan(cli: Callable[[list[str]], tuple[int, str, str]], name: str, out: Path) -> list[list[str]]:
+    code, text, err = cli(["run", str(TINY.with_name(name)), "--dry-run", "--out", str(out)])
+    assert code == 0, err
+    assert not out.exists()
+    return [line.split()[:3] for line in text.splitlines()]
+
+
 def test_the_romanian_study_plans_without_its_data_or_weights(
     cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
 ) -> None:
-    study = TINY.with_name("ro-flickr30k-roqa.yaml")
-    code, out, _ = cli(["run", str(study), "--dry-run", "--out", str(tmp_path / "o")])
-    assert code == 0
-    steps = [line.split()[:3] for line in out.splitlines()]
-    assert len(steps) == 20
+    steps = _plan(cli, "ro-flickr30k-roqa.yaml", tmp_path / "o")
+    assert (
+        len(steps) == 32
+    )  # import, translate, quality, synthesize, 3 train, 12 predict, 12 evaluate, report
     assert steps[0] == ["run", "import.flickr30k-en", "new"]
     assert ["run", "train.llava16", "new"] in steps and steps[-1] == ["run", "report", "new"]
+    assert ["run", "predict.llava16-rovqa-caption", "new"] in steps
+    study = load_study(TINY.with_name("ro-flickr30k-roqa.yaml"))
+    caption = study.nodes["evaluate.qwen2vl-rovqa-caption"].config
+    assert (caption.task, caption.split, caption.system) == ("caption", "test", "qwen2vl-rovqa")
+    predicts = [n for n in study.nodes.values() if n.stage.name == "predict"]
+    assert {n.config.split for n in predicts} == {"test"}  # the systems never answer training questions
+    assert study.nodes["predict.llama32v-rovqa-caption"].deps == ["train.llama32v", "translate.captions-ro"]
+
+
+def test_the_french_study_plans_without_its_data_or_weights(
+    cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    steps = _plan(cli, "fr-translate-vs-finetune.yaml", tmp_path / "o")
+    names = [s[1] for s in steps]
+    assert len(steps) == 45 and {s[0] for s in steps} == {"run"} and {s[2] for s in steps} == {"new"}
+    kinds = [n.split(".")[0] for n in names]
+    assert [kinds.count(k) for k in ("import", "translate", "quality", "audit_export", "train")] == [
+        5,
+        5,
+        3,
+        3,
+        4,
+    ]
+    assert [kinds.count(k) for k in ("predict", "evaluate", "report")] == [12, 12, 1]
+    # pretraining comes before the finetunes that start from it
+    assert names.index("train.pretrain") < min(names.index("train.finetune"), names.index("train.double"))
+    study = load_study(TINY.with_name("fr-translate-vs-finetune.yaml"))
+    mt = study.nodes["predict.translate-test-pope"].config
+    assert mt.translate_test and mt.model == "llava-hf/llava-1.5-7b-hf"
+    assert mt.mt.model == "meta-llama/Llama-3.1-8B-Instruct"
+    assert study.nodes["translate.pope-fr"].config.backend.model == "meta-llama/Llama-3.1-8B-Instruct"
+    assert study.nodes["predict.double-textvqa"].deps == ["train.double", "translate.textvqa-fr"]
+    assert study.nodes["evaluate.pretrain-finetune-scienceqa"].config.system == "pretrain-finetune"
+
+
+# -- the split filter of predict and evaluate -------------------------------------------------------------
+
+
+def _yes_no(tmp_path: Path) -> Path:
+    rows = [
+        {
+            "id": "a",
+            "task": "yes_no",
+            "lang": "en",
+            "question": "Is there a cat?",
+            "answers": ["yes"],
+            "meta": {"split": "test"},
+        },
+        {
+            "id": "b",
+            "task": "yes_no",
+            "lang": "en",
+            "question": "Is there a dog?",
+            "answers": ["no"],
+            "meta": {"split": "test"},
+        },
+        {
+            "id": "c",
+            "task": "yes_no",
+            "lang": "en",
+            "question": "Is there a cow?",
+            "answers": ["yes"],
+            "meta": {"split": "train"},
+        },
+    ]
+    path = tmp_path / "refs.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_predict_keeps_the_examples_of_its_split(tmp_path: Path) -> None:
+    from vlmadapt.jsonl import read_records
+    from vlmadapt.predict.run import PredictConfig, select_examples
+    from vlmadapt.records import Example
+
+    refs = _yes_no(tmp_path)
+    examples = read_records(refs, Example)
+
+    def ids(**kw: Any) -> list[str]:
+        cfg = PredictConfig(model="m", data=refs, out=tmp_path / "p.jsonl", **kw)
+        return [ex.id for ex in select_examples(examples, cfg)]
+
+    assert ids() == ["a", "b", "c"]
+    assert ids(split="test") == ["a", "b"]
+    assert ids(split="train") == ["c"]
+    assert ids(split="test", limit=1) == ["a"]
+    with pytest.raises(VlmadaptError, match=r"no example has meta\.split 'val'; its splits: test, train"):
+        ids(split="val")
+
+
+def test_evaluate_scores_the_references_of_its_split(tmp_path: Path) -> None:
+    from vlmadapt.evaluate.run import EvaluateConfig
+    from vlmadapt.evaluate.run import run as evaluate
+
+    refs = _yes_no(tmp_path)
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text(
+        '{"id": "a", "prediction": "Yes."}\n{"id": "b", "prediction": "Yes, there is."}\n', encoding="utf-8"
+    )
+    cfg = EvaluateConfig(predictions=preds, references=refs, task="pope", resamples=0, out=tmp_path / "e")
+    with pytest.raises(VlmadaptError, match=r"no prediction for 1 of the 3 examples .*'c'"):
+        evaluate(cfg)
+    scores = json.loads((evaluate(cfg.model_copy(update={"split": "test"})) / "scores.json").read_text())
+    assert scores["n"] == 2 and scores["counts"]["scored"] == 2
+    assert scores["metrics"]["accuracy"]["score"] == 50.0  # a: yes for yes; b: yes for no
+    with pytest.raises(VlmadaptError, match=r"no examples of split 'val' \(meta\.split\)"):
+        evaluate(cfg.model_copy(update={"split": "val"}))
+
+
+# -- translate and synthesize keep the libraries' output in <out>.log -------------------------------------
+
+
+class _Upper:
+    """A backend that translates by upper-casing, warning as a library does while it loads a model."""
+
+    def __init__(self) -> None:
+        import warnings
+
+        warnings.warn("`torch_dtype` is deprecated! Use `dtype` instead!", FutureWarning, stacklevel=1)
+
+    def signature(self) -> dict[str, Any]:
+        return {"name": "upper"}
+
+    def translate(self, texts: Any, attempt: int = 0) -> Any:
+        return iter(enumerate(t.upper() for t in texts))
+
+    def close(self) -> None:
+        pass
+
+
+def test_translate_sends_a_loading_models_warnings_to_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    translate = importlib.import_module("vlmadapt.translate.run")  # the package's `run` is the function
+
+    monkeypatch.setattr(translate, "make_backend", lambda cfg, source, target: _Upper())
+    src = tmp_path / "en.jsonl"
+    src.write_text('{"id": "x", "task": "caption", "lang": "en", "answers": ["a red square"]}\n')
+    out = tmp_path / "ro.jsonl"
+    translate.run(translate.TranslateConfig(input=src, output=out, target="ro", progress=False))
+    assert json.loads(out.read_text())["answers"] == ["A RED SQUARE"]
+    log = (tmp_path / "ro.jsonl.log").read_text(encoding="utf-8")
+    assert "FutureWarning: `torch_dtype` is deprecated!" in log
+    assert "torch_dtype" not in capsys.readouterr().err
+
+
+def test_synthesize_sends_a_loading_models_warnings_to_its_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    synthesize = importlib.import_module("vlmadapt.synthesize.run")
+    from vlmadapt.synthesize.config import SynthesizeConfig
+
+    def loading(*args: Any) -> Any:
+        _Upper()  # the warning a local model's loading gives; then the model cannot be used
+        raise VlmadaptError("backend.model: cannot load 'm'")
+
+    monkeypatch.setattr(synthesize, "generating_backend", loading)
+    src = tmp_path / "ro.jsonl"
+    src.write_text(
+        '{"id": "x", "task": "caption", "lang": "ro", "image": "x.jpg", "answers": ["un pătrat roșu"]}\n'
+    )
+    cfg = SynthesizeConfig(input=src, output=tmp_path / "qa.jsonl", target="ro", progress=False)
+    with pytest.raises(VlmadaptError, match="cannot load 'm'"):
+        synthesize.run(cfg)
+    assert "FutureWarning: `torch_dtype` is deprecated!" in (tmp_path / "qa.jsonl.log").read_text()
+    assert "torch_dtype" not in capsys.readouterr().err

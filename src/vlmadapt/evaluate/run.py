@@ -4,6 +4,8 @@ Every reference example gets one row. A prediction with an `error` is scored as 
 counted as an error; an empty answer is counted as empty; with `allow_missing`, an example without a
 prediction is scored as empty and counted as missing. Predictions for ids that are not in the
 references, and references without predictions (unless allowed), stop the run with the ids named.
+With `split`, only the references whose `meta.split` is that split are scored (the examples a predict
+run with the same `split` answered).
 
 A references file in several languages (or `--lang mul`) is scored per language (by_language.py):
 scores.json then has `lang` "mul", the pooled metrics under `metrics`, each language's own under
@@ -48,6 +50,7 @@ class EvaluateConfig(BaseModel):
     out: Path | None = None  # default: <predictions dir>/eval-<system>-<task>
     system: str | None = None  # default: the predictions file's name (its folder's, for predictions.jsonl)
     allow_missing: bool = False
+    split: str | None = None  # score only the references whose meta.split is this (predict's `split`)
     image_root: Path | None = None
     resamples: int = Field(default=RESAMPLES, ge=0)
     seed: int = SEED
@@ -201,8 +204,11 @@ def run(config: EvaluateConfig, registry: Mapping[str, Scorer] | None = None) ->
     if cfg.image_root is not None and not cfg.image_root.is_dir():
         raise VlmadaptError(f"--image-root {cfg.image_root}: no such directory")
     examples = read_records(cfg.references, Example)
+    if cfg.split is not None:
+        examples = [e for e in examples if e.meta.get("split") == cfg.split]
     if not examples:
-        raise VlmadaptError(f"{cfg.references}: no examples to evaluate against")
+        which = f" of split {cfg.split!r} (meta.split)" if cfg.split is not None else ""
+        raise VlmadaptError(f"{cfg.references}: no examples{which} to evaluate against")
     preds = read_records(cfg.predictions, Prediction)
     scorer = with_bertscore_options(
         resolve_scorer(cfg.task, scorer_registry() if registry is None else registry), cfg

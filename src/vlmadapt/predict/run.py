@@ -45,6 +45,9 @@ class PredictConfig(BaseModel):
     prompts: PromptConfig = PromptConfig()
     dtype: str = "auto"
     device: str = "auto"
+    split: str | None = Field(
+        default=None, description="predict only the examples whose meta.split is this (e.g. test)"
+    )
     limit: int | None = Field(default=None, ge=1, description="predict only the first N examples")
     translate_test: bool = Field(
         default=False, description="ask the model in English via MT and translate its answers back"
@@ -57,6 +60,19 @@ class PredictConfig(BaseModel):
 
     def mt_cache_path(self) -> Path:
         return self.mt_cache or self.out.parent / "translate-cache.sqlite"
+
+
+def select_examples(examples: list[Example], cfg: PredictConfig) -> list[Example]:
+    """The examples of `cfg.split` (all without one), then the first `cfg.limit` of them."""
+    if cfg.split is not None:
+        kept = [ex for ex in examples if ex.meta.get("split") == cfg.split]
+        if examples and not kept:
+            found = sorted({str(ex.meta.get("split")) for ex in examples})
+            raise VlmadaptError(
+                f"{cfg.data}: no example has meta.split {cfg.split!r}; its splits: {', '.join(found)}"
+            )
+        examples = kept
+    return examples[: cfg.limit]
 
 
 def check_examples(examples: list[Example], cfg: PredictConfig) -> None:
@@ -91,6 +107,7 @@ def row_settings(cfg: PredictConfig) -> dict[str, Any]:
         "model": cfg.model,
         "adapter": str(cfg.adapter) if cfg.adapter else None,
         "backend": cfg.backend,
+        "split": cfg.split,
         "generation": cfg.generation.kwargs(),
         "prompts": cfg.prompts.model_dump(),
         "translate_test": cfg.mt.model_dump(mode="json") if cfg.translate_test else None,
@@ -109,7 +126,7 @@ def run(cfg: PredictConfig) -> Path:
     """Predict every example of `cfg.data` not already in `cfg.out`; returns the output path."""
     from vlmadapt.console import run_log
 
-    examples = read_records(cfg.data, Example)[: cfg.limit]
+    examples = select_examples(read_records(cfg.data, Example), cfg)
     check_examples(examples, cfg)
     done = completed_ids(cfg.out)
     start_or_resume(cfg.out, row_settings(cfg), cfg.model_dump(mode="json"), resuming=bool(done))

@@ -3,7 +3,9 @@
 A stage's directory is `OUT/<stage>/<name>-<key>`, the key a hash of its config (references as written,
 output fields as placeholders) and of its inputs' content: the content hash each upstream stage recorded
 when it finished, or the size and time of an external file. So an unchanged stage is found done and
-skipped, and a change re-runs the stages downstream of it and no others.
+skipped, and a change re-runs the stages downstream of it and no others. The content hash leaves out
+what differs between two runs that made the same results (timestamps, logs, provenance, intermediate
+checkpoints: `content_hash`), so a stage run again with the same outcome leaves its downstream cached.
 
 A stage is done when `stage.done.json` is there: written last, by atomic rename, with the study file, its
 hash, the git revision and the content hash of everything the stage wrote. A directory without it is a
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +37,7 @@ class Step:
 
     node: str
     action: str  # "run", "cached", or "blocked" (needed but outside --only / --from)
-    reason: str  # new, config changed (keys), input changed (stages), incomplete, up to date
+    reason: str  # new, config changed (keys), input changed (stages), incomplete, waits on, up to date
     dir: Path | None = None  # None while an input is still to be made
 
 
@@ -67,8 +70,11 @@ def run_study(
     state = StudyRun(study, root)
     layout = Layout(root, study.nodes)
     ready: set[str] = set()  # stages whose outputs are there: cached, or run just now
+    resuming: set[str] = set()  # (dry run) stages that resume, or wait only on stages that resume
     for node in study.nodes.values():
-        step = _decide(node, layout, ready)
+        step = _decide(node, layout, ready, resuming)
+        if step.reason.startswith(("incomplete", "waits on")):
+            resuming.add(node.id)
         if step.action == "run" and node.id not in selected:
             step.action = "blocked"
             if not dry_run:
@@ -160,20 +166,22 @@ class Layout:
         return str(base / item.sub) if item.sub else str(base)
 
 
-def _decide(node: Node, layout: Layout, ready: set[str]) -> Step:
+def _decide(node: Node, layout: Layout, ready: set[str], resuming: set[str]) -> Step:
     pending = [d for d in node.deps if d not in ready]
     if pending:
-        return Step(node.id, "run", _stale_reason(node, layout.root, None, pending))
+        return Step(node.id, "run", _stale_reason(node, layout.root, None, pending, resuming))
     inputs = layout.inputs(node)
     folder = layout.folder(node, inputs)
     if (folder / DONE).is_file():
         return Step(node.id, "cached", "up to date", folder)
     if folder.is_dir():
         return Step(node.id, "run", "incomplete: resumes in the same directory", folder)
-    return Step(node.id, "run", _stale_reason(node, layout.root, inputs, []), folder)
+    return Step(node.id, "run", _stale_reason(node, layout.root, inputs, [], resuming), folder)
 
 
-def _stale_reason(node: Node, root: Path, inputs: dict[str, str] | None, pending: list[str]) -> str:
+def _stale_reason(
+    node: Node, root: Path, inputs: dict[str, str] | None, pending: list[str], resuming: set[str]
+) -> str:
     """Why a stage with no finished directory for its key must run, found by comparing with its last run."""
     before = _last_done(node, root)
     if before is None:
@@ -181,6 +189,9 @@ def _stale_reason(node: Node, root: Path, inputs: dict[str, str] | None, pending
     changed = _diff(before.get("config", {}), node.config_dump())
     if changed:
         return "config changed: " + ", ".join(changed[:4]) + (" ..." if len(changed) > 4 else "")
+    if pending and all(p in resuming for p in pending):
+        # A stage that resumes usually writes what it wrote before (content_hash leaves out timestamps).
+        return "waits on " + ", ".join(pending) + ": runs only if its output changes"
     if pending:
         return "input changed: " + ", ".join(pending) + " will run"
     moved = sorted(k for k, v in (inputs or {}).items() if before.get("inputs", {}).get(k) != v)
@@ -263,15 +274,68 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+# What a stage writes that does not change its results: left out of its content hash, so a stage run again
+# (after a kill, or with an equivalent config) that writes the same results leaves its downstream cached.
+_RECORDS = (DONE, STARTED)
+_LOGS = re.compile(r"(.*\.log|log(\.rank\d+)?\.txt)")
+_VOLATILE = frozenset({"created", "elapsed", "versions", "git", "python", "machine"})  # provenance keys
+
+
 def content_hash(folder: Path) -> str:
-    """sha256 over every file the stage wrote (path and bytes), its own records left out."""
+    """sha256 over the results a stage wrote (path and bytes), without what differs from run to run.
+
+    Left out: the runner's records, provenance (`*.provenance.json`, train's `provenance.json`), logs
+    (`*.log`, `log.txt`) and a training run's intermediate `checkpoint-*` directories. scores.json counts
+    without its timestamps and versions, a training run's metrics.json as its data counts and per-step
+    log (its summary holds the runtime, and a resume that finds the run finished reports a loss of 0),
+    adapter_config.json with its target modules sorted (PEFT saves a set, in the string hash's order).
+    """
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel in (DONE, STARTED):
+        if _skipped(rel):
             continue
         digest.update(rel.encode() + b"\0")
+        canonical = _canonical(path)
+        if canonical is not None:
+            digest.update(canonical)
+            continue
         with path.open("rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
     return digest.hexdigest()
+
+
+def _skipped(rel: str) -> bool:
+    *dirs, name = rel.split("/")
+    if rel in _RECORDS or any(d.startswith("checkpoint-") for d in dirs):
+        return True
+    return name == "provenance.json" or name.endswith(".provenance.json") or bool(_LOGS.fullmatch(name))
+
+
+def _canonical(path: Path) -> bytes | None:
+    """The bytes to hash for a JSON file whose raw bytes vary between equal runs; None: hash it as it is."""
+    if path.name not in ("scores.json", "metrics.json", "adapter_config.json"):
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    if path.name == "scores.json":
+        data = _without(data, _VOLATILE)
+    elif path.name == "metrics.json" and "log_history" in data:
+        steps = [e for e in data["log_history"] if isinstance(e, dict) and "train_runtime" not in e]
+        data = {k: v for k, v in data.items() if k != "train"} | {"log_history": steps}
+    elif isinstance(data.get("target_modules"), list):
+        data = {**data, "target_modules": sorted(map(str, data["target_modules"]))}
+    return json.dumps(data, sort_keys=True).encode()
+
+
+def _without(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value

@@ -17,7 +17,8 @@ Output: ``open_vqa`` records for generated QA and ``yes_no`` records (generated 
 about a present / absent object), ``meta.synthesis`` saying how each was made. Ids are the image path
 without its suffix plus ``-qa-J`` (the J-th generated pair), ``-yes-J`` or ``-no-J``. Beside the output:
 ``.provenance.json`` (a resume with other settings is refused), ``.rejects.jsonl`` (what was dropped and
-why) and ``.summary.json`` (counts, yes-ratio, task mix, rejects by reason).
+why), ``.summary.json`` (counts, yes-ratio, task mix, rejects by reason) and ``.log`` (a local model's
+loading bar and the libraries' warnings, kept off the console).
 """
 
 from __future__ import annotations
@@ -51,6 +52,21 @@ def run(cfg: SynthesizeConfig) -> Path:
     groups = group_images(cfg.input, cfg.target)
     done = completed_ids(cfg.output)
     check_ids(done, groups, cfg.output)
+    from vlmadapt.console import run_log
+
+    # A local model's loading bar and the libraries' warnings go to OUT.log, not the console.
+    with run_log(log_path(cfg.output)):
+        _synthesize(cfg, groups, done)
+    return cfg.output
+
+
+def log_path(output: Path) -> Path:
+    """The run log beside the output, named like its provenance sidecar: qa.jsonl.log."""
+    return output.with_name(output.name + ".log")
+
+
+def _synthesize(cfg: SynthesizeConfig, groups: list[ImageGroup], done: set[str]) -> None:
+    """Load the backends, screen every image's QA, append the records, write the summary."""
     backend = generating_backend(cfg.backend, cfg.target, "backend", cfg.response_format)
     judge: Backend | None = None
     try:
@@ -70,7 +86,6 @@ def run(cfg: SynthesizeConfig) -> Path:
         if judge is not None:
             judge.close()
     _finish(cfg, screened, rejects, llms)
-    return cfg.output
 
 
 def group_images(path: Path, target: str) -> list[ImageGroup]:

@@ -9,7 +9,8 @@ they arrive. A run killed at any point and started again skips the ids already w
 is cut off) and takes every translation it already paid for from the cache, so the finished file is the
 one an uninterrupted run writes. ``OUT.provenance.json`` records the settings; resuming with different
 ones is refused. Output: vlmadapt `Example` records with ``lang`` = target, ``source`` = the input texts,
-and ``meta.translation.problems`` on records whose structure did not survive the retries.
+and ``meta.translation.problems`` on records whose structure did not survive the retries. A local model's
+loading bar and the libraries' warnings go to ``OUT.log`` beside the output (vlmadapt.console).
 """
 
 from __future__ import annotations
@@ -75,11 +76,32 @@ def run(cfg: TranslateConfig, backend: Backend | None = None) -> Path:
     pending = [r for r in records if r.id not in done]
     if not pending:
         return cfg.output
+    from vlmadapt.console import run_log
+
+    # A local model's loading bar and the libraries' warnings go to OUT.log, not the console.
+    with run_log(log_path(cfg.output)):
+        _translate(cfg, pending, source, bool(done), backend)
+    return cfg.output
+
+
+def log_path(output: Path) -> Path:
+    """The run log beside the output, named like its provenance sidecar: examples.jsonl.log."""
+    return output.with_name(output.name + ".log")
+
+
+def _translate(
+    cfg: TranslateConfig,
+    pending: list[Example],
+    source: str,
+    resuming: bool,
+    backend: Backend | None,
+) -> None:
+    """Load the backend, translate `pending` chunk by chunk (appending each), record the stats."""
     phrasebook = load_phrasebook(source, cfg.target, cfg.phrasebook)
     backend = backend or make_backend(cfg.backend, source, cfg.target)
     try:
         settings = _settings(cfg, source, backend)
-        _start_or_check(cfg, settings, resuming=bool(done))
+        _start_or_check(cfg, settings, resuming=resuming)
         with TranslationCache(cfg.cache_path()) as cache, progress_tracker(cfg.progress, len(pending)) as bar:
             translator = Translator(backend, cache, phrasebook, cfg.target, cfg.postedit, cfg.retries, bar)
             for chunk in _chunks(pending, cfg.chunk_size):
@@ -88,7 +110,6 @@ def run(cfg: TranslateConfig, backend: Backend | None = None) -> Path:
             _record_stats(cfg, translator.stats)
     finally:
         backend.close()
-    return cfg.output
 
 
 def translate_records(
