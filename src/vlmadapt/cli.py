@@ -681,8 +681,8 @@ def demo_cmd(
     recipe: Annotated[Path | None, typer.Option("--config", help="YAML with DemoConfig keys.")] = None,
     sets: SetOpt = None,
 ) -> None:
-    """Take a small English VLM to Romanian or French on a toy world (CPU, offline, minutes): world,
-    English model (cached), english-direct vs translate-test vs LoRA, evaluate, report."""
+    """Take a small English VLM to Romanian or French on a toy world (CPU, offline, minutes): `vlmadapt run`
+    on the shipped study (its path is printed), English model cached, these options as its overrides."""
     from vlmadapt.config import build_config
     from vlmadapt.demo import DemoConfig, run
 

@@ -1,4 +1,5 @@
-"""The typed config of `vlmadapt demo`; defaults live here."""
+"""The typed config of `vlmadapt demo`: each field is an override of the shipped study (run.overrides),
+whose values are these defaults."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ class DemoConfig(BaseModel):
 
     out: Path = Path("demo-out")
     lang: Literal["ro", "fr"] = "ro"
-    family: Literal["qwen2_vl"] = "qwen2_vl"  # the Romanian study's main model
     # Toy-world images, test_images of them the test split. Images are free here; with 640 training
     # images the English model memorised them (training loss 0.04) without answering the test better.
     images: int = Field(default=3000, ge=20)

@@ -9,8 +9,10 @@ for contrastive pretraining). Then `vlmadapt train` trains the language model on
 about the training images (every question and the caption of an image in one conversation, as LLaVA's
 instruction data), vision frozen as in LLaVA's recipe, and writes the model like any full training run.
 
-The result is cached under a key of every setting that shapes it (the target language is not one), so
-a second demo, in either language, skips all this; a killed pretraining resumes from its checkpoint.
+This is the study stage `english` (study/stages.py). Given a cache folder, the model is built there under
+a key of every setting that shapes it (the target language is not one) and copied into the stage's folder,
+so a second demo, in either language or output folder, skips all this; a killed pretraining resumes from
+its checkpoint.
 """
 
 from __future__ import annotations
@@ -45,15 +47,17 @@ def cache_key(settings: dict[str, Any]) -> str:
 
 def english_model(
     world: Path,
-    english: Path,
-    cache: Path,
+    out: Path,
+    cache: Path | None,
     *,
     vision_steps: int,
     pretrain_steps: int,
     seed: int,
     say: Callable[[str], None],
 ) -> Path:
-    """The pretrained English model's directory (built now, or found in `cache`)."""
+    """The pretrained English model, in `out`/pretrain: built there, or in `cache` (once) and copied."""
+    if cache is None:
+        return _build(world, out, vision_steps, pretrain_steps, seed, say)
     settings = {
         "train_images": [image for image, (split, _) in read_scenes(world).items() if split == "train"],
         "vision_steps": vision_steps,
@@ -66,10 +70,19 @@ def english_model(
         "lr": PRETRAIN_LR,
     }
     home = cache / f"english-{FAMILY}-{cache_key(settings)}"
-    done = home / "pretrain" / "metrics.json"
-    if done.is_file():
+    if (home / "pretrain" / "metrics.json").is_file():
         say(f"English model: cached in {home}")
-        return home / "pretrain"
+    else:
+        _build(world, home, vision_steps, pretrain_steps, seed, say)
+    # A copy, not a link: the study runner hashes what the stage wrote. Checkpoints stay in the cache.
+    shutil.rmtree(out / "pretrain", ignore_errors=True)
+    shutil.copytree(home / "pretrain", out / "pretrain", ignore=shutil.ignore_patterns("checkpoints"))
+    return out / "pretrain"
+
+
+def _build(
+    world: Path, home: Path, vision_steps: int, pretrain_steps: int, seed: int, say: Callable[[str], None]
+) -> Path:
     init = home / "init"
     if not (init / "vision-warmup.json").is_file():
         say(f"English model: building a {FAMILY} of {SIZES.hidden} x {SIZES.layers} layers -> {init}")
@@ -78,7 +91,7 @@ def english_model(
         say(f"English model: vision warm-up, {vision_steps} steps")
         warm_up_vision(init, world, vision_steps, seed)
     say(f"English model: pretraining on English conversations about the images, {pretrain_steps} steps")
-    mix = conversations(english, home / "en.chats.jsonl", seed)
+    mix = conversations(world / "en.jsonl", home / "en.chats.jsonl", seed)
     return pretrain(init, mix, world, home / "pretrain", pretrain_steps, CHATS_PER_BATCH, seed)
 
 

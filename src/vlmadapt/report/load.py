@@ -152,12 +152,28 @@ def _latest_state(folder: Path) -> Path | None:
 
 
 def find_training_log(run: EvalRun) -> TrainingLog | None:
-    """The training log of a run (its directory or its parent), or None."""
-    for folder in (run.path, run.path.parent):
+    """The training log of a run: in its directory or its parent (a training run's folder), else in the
+    adapter or model folder its predictions were made with (their provenance; `vlmadapt run` keeps
+    evaluations, predictions and training runs in folders of their own), or None."""
+    for folder in (run.path, run.path.parent, *_trained_with(run)):
         state = _latest_state(folder)
         if state is not None:
             return read_training_log(state, run.system)
     return None
+
+
+def _trained_with(run: EvalRun) -> list[Path]:
+    """The adapter folder, else the model folder, named in the provenance of the run's predictions."""
+    predictions = run.scores.get("predictions")
+    if not isinstance(predictions, str):
+        return []
+    sidecar = Path(predictions).with_name(Path(predictions).name + ".provenance.json")
+    try:
+        settings = json.loads(sidecar.read_text(encoding="utf-8")).get("settings", {})
+    except (OSError, json.JSONDecodeError, AttributeError):
+        return []
+    given = [settings.get(k) for k in ("adapter", "model")] if isinstance(settings, dict) else []
+    return [Path(g) for g in given if isinstance(g, str) and Path(g).is_dir()][:1]
 
 
 def read_training_log(path: Path, system: str) -> TrainingLog | None:

@@ -104,6 +104,7 @@ STAGES: dict[str, Stage] = {
             ("db", "data"),
             {"out": "kept.jsonl"},
         ),
+        Stage("noise", f"{_S}:NoiseConfig", f"{_S}:run_noise", ("input",), {"out": "noisy.jsonl"}),
         Stage(
             "train",
             "vlmadapt.train.config:TrainConfig",

@@ -1,5 +1,5 @@
-"""The configs and entry functions of the stages that had none: the toy world, the toy English model and
-`data import`. Each is `run(config) -> Path`, like every other stage.
+"""The configs and entry functions of the stages that had none: the toy world, the toy English model, MT
+noise on a training file and `data import`. Each is `run(config) -> Path`, like every other stage.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def run_world(cfg: WorldConfig) -> Path:
 
 
 class EnglishConfig(BaseModel):
-    """The toy English VLM of demo/english.py, built in `out` (no cache of its own: the runner's keys are)."""
+    """The toy English VLM of demo/english.py, built in `out`, or in `cache` once and copied into `out`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -83,27 +83,50 @@ class EnglishConfig(BaseModel):
     vision_steps: int = Field(default=300, ge=0)
     pretrain_steps: int = Field(default=1000, ge=1)
     seed: int = 0
+    # A folder shared by studies (`vlmadapt demo` passes ~/.cache/vlmadapt/demo): the model is built there
+    # once per setting that shapes it, so a demo in another language or output folder does not rebuild it.
+    cache: Path | None = None
 
 
 def run_english(cfg: EnglishConfig) -> Path:
     """Build, warm up and pretrain the English model; returns its directory (`out/pretrain`).
 
-    Resumes like `english_model`: a finished warm-up is kept, pretraining resumes from its checkpoint.
+    A finished warm-up is kept and a killed pretraining resumes from its checkpoint (in `cache` when given).
     """
-    import shutil
+    from rich.console import Console
 
-    from vlmadapt.demo.english import CHATS_PER_BATCH, build, pretrain, warm_up_vision
-    from vlmadapt.demo.world import conversations
+    from vlmadapt.demo.english import english_model
 
-    init = cfg.out / "init"
-    if not (init / "vision-warmup.json").is_file():
-        shutil.rmtree(init, ignore_errors=True)
-        build(init, cfg.seed)
-        warm_up_vision(init, cfg.world, cfg.vision_steps, cfg.seed)
-    chats = conversations(cfg.world / "en.jsonl", cfg.out / "en.chats.jsonl", cfg.seed)
-    return pretrain(
-        init, chats, cfg.world, cfg.out / "pretrain", cfg.pretrain_steps, CHATS_PER_BATCH, cfg.seed
+    return english_model(
+        cfg.world,
+        cfg.out,
+        cfg.cache,
+        vision_steps=cfg.vision_steps,
+        pretrain_steps=cfg.pretrain_steps,
+        seed=cfg.seed,
+        say=Console(stderr=True).print,
     )
+
+
+class NoiseConfig(BaseModel):
+    """MT noise on a training file (demo/world.py `add_mt_noise`): an unaudited translation, in small."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input: Path  # examples whose `source` holds the English they were translated from
+    out: Path
+    share: float = Field(default=0.3, ge=0, le=1)  # of the training records, corrupted
+    seed: int = 0
+
+
+def run_noise(cfg: NoiseConfig) -> Path:
+    """Write the noisy copy of `cfg.input` to `cfg.out`, and the count of each error beside it."""
+    from vlmadapt.demo.world import add_mt_noise
+    from vlmadapt.provenance import sidecar
+
+    path, counts = add_mt_noise(cfg.input, cfg.share, cfg.seed, cfg.out)
+    write_json(sidecar(cfg.out), {"errors": counts, **provenance(cfg.model_dump(mode="json"))})
+    return path
 
 
 class ImportConfig(BaseModel):
