@@ -296,6 +296,17 @@ def test_a_typo_in_an_override_is_a_located_error_too(
     assert "tiny.yaml:29: train.lora-ro.train.max_step: unknown key" in " ".join(err.split())
 
 
+def test_the_console_holds_the_plan_not_the_libraries_bars(
+    cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
+) -> None:
+    code, out, err = cli(["run", str(TINY), "--out", str(tmp_path / "o")])
+    assert code == 0, err
+    console = out + err
+    for noise in ("it/s]", "Loading weights", "Writing model shards", "{'loss':", "Warning:"):
+        assert noise not in console, noise
+    assert "12 stage(s) run" in console.replace("\n", " ")
+
+
 def test_dry_run_prints_the_plan_and_runs_nothing(
     cli: Callable[[list[str]], tuple[int, str, str]], tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlmadapt.console import run_log
 from vlmadapt.errors import ConfigError, VlmadaptError
 from vlmadapt.provenance import git_hash, provenance, write_json
 from vlmadapt.study.file import Node, Ref, Study
@@ -241,7 +242,8 @@ def _execute(node: Node, folder: Path, layout: Layout, study: Study) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / STARTED, {**origin, "resolved": cfg.model_dump(mode="json")})
     try:
-        result = node.stage.run(cfg)
+        with run_log(folder / "stage.log"):  # the libraries' bars and warnings, for stages without a log
+            result = node.stage.run(cfg)
     except VlmadaptError as e:
         raise VlmadaptError(
             f"stage {node.id} failed: {e}\n(earlier stages' outputs are kept under {layout.root}; fix this "
