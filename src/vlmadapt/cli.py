@@ -20,9 +20,9 @@ HELP = """Adapt an English vision-language model to another language.
 
 Pipeline (each stage reads and writes files, and runs alone or chained):
 
-  data import -> translate -> synthesize -> audit -> train -> predict -> evaluate -> report
+  data import -> translate -> quality -> synthesize -> audit -> train -> predict -> evaluate -> report
 
-Commands below are the stages available in this version.
+`vlmadapt run STUDY.yaml` runs them all from one study file, re-running only what changed.
 """
 
 app = typer.Typer(
