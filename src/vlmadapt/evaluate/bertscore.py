@@ -62,14 +62,20 @@ def default_model(lang: str) -> tuple[str, int]:
     rules = pack(lang).metrics
     if rules.bertscore_layers is not None:
         return rules.bertscore_model, rules.bertscore_layers
+    missing = (
+        f"language pack {lang!r}: metrics.bertscore_model {rules.bertscore_model!r} needs "
+        "metrics.bertscore_layers (bert-score has no layer table entry for it)"
+    )
+    return rules.bertscore_model, _known_layer(rules.bertscore_model, missing)
+
+
+def _known_layer(model: str, missing: str) -> int:
+    """The layer bert-score reads for a hub model it knows; a ConfigError saying `missing` otherwise."""
     from bert_score.utils import model2layers
 
-    if rules.bertscore_model not in model2layers:
-        raise ConfigError(
-            f"language pack {lang!r}: metrics.bertscore_model {rules.bertscore_model!r} needs "
-            "metrics.bertscore_layers (bert-score has no layer table entry for it)"
-        )
-    return rules.bertscore_model, model2layers[rules.bertscore_model]
+    if model not in model2layers:
+        raise ConfigError(missing)
+    return int(model2layers[model])
 
 
 # --- is the model there? ---------------------------------------------------------------------------------
@@ -220,14 +226,11 @@ class BERTScore:
             return model, self.num_layers or layers
         if self.num_layers is not None:
             return self.model, self.num_layers
-        from bert_score.utils import model2layers
-
-        if self.model not in model2layers:
-            raise ConfigError(
-                f"bertscore: num_layers is required for model {self.model!r} "
-                "(bert-score has a layer table only for hub models it knows)"
-            )
-        return self.model, model2layers[self.model]
+        missing = (
+            f"bertscore: num_layers is required for model {self.model!r} "
+            "(bert-score has a layer table only for hub models it knows)"
+        )
+        return self.model, _known_layer(self.model, missing)
 
     def rescaled(self) -> bool:
         """True only when rescaling was asked for and bert-score has the baseline file."""
