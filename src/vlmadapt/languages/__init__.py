@@ -39,7 +39,6 @@ __all__ = [
     "Language",
     "add_pack_file",
     "confusable",
-    "fold_romanian",
     "language",
     "lowercase",
     "normalize",
@@ -56,7 +55,6 @@ UNDETERMINED = "und"  # ISO 639-2 "undetermined": generic rules, no warning
 # pack maps them (normalize.replace); these names stay for the cedilla-share diagnostic.
 RO_CEDILLA_LETTERS = "şţŞŢ"
 RO_COMMA_LETTERS = "șțȘȚ"
-_RO_CEDILLA_TO_COMMA = str.maketrans(dict(zip(RO_CEDILLA_LETTERS, RO_COMMA_LETTERS, strict=True)))
 
 # Typography every language shares: no-break, narrow, figure and thin spaces (French puts them before
 # ; : ! ? and inside guillemets); curly and modifier apostrophes vs the ASCII one.
@@ -258,11 +256,6 @@ def lowercase(text: str, lang: str) -> str:
     if _tables(lang)[3]:
         text = text.replace("İ", "i").replace("I", "ı")
     return text.lower()
-
-
-def fold_romanian(text: str) -> str:
-    """Cedilla ş ţ Ş Ţ -> comma-below ș ț Ș Ț."""
-    return text.translate(_RO_CEDILLA_TO_COMMA)
 
 
 def normalize(text: str, lang: str, *, lowercase: bool = False, strip_punct: bool = False) -> str:
