@@ -7,7 +7,7 @@
 2. Cached re-run: the same records into a new output with the warm cache; target <= 10 s. Baselines:
    the uncached run and the I/O floor.
 3. HTTP concurrency: the openai backend against a local fixed-latency OpenAI-compatible server
-   (translate/devserver.py), one request at a time versus 32 in flight; target >= 20x the throughput.
+   (llm/devserver.py), one request at a time versus 32 in flight; target >= 20x the throughput.
 
     .venv/bin/python benchmarks/translate_overhead.py [--records 25000] [--latency-ms 10] [--http-ms 100]
 """
@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from vlmadapt.jsonl import read_records, write_jsonl
+from vlmadapt.llm.backends import BACKENDS, BackendConfig, make_backend
+from vlmadapt.llm.devserver import stand_in
 from vlmadapt.records import Example
-from vlmadapt.translate import BACKENDS, BackendConfig, TranslateConfig, make_backend, run
-from vlmadapt.translate.devserver import stand_in
+from vlmadapt.translate import TranslateConfig, run
 
 OBJECTS = ("dog", "cat", "person", "car", "bicycle", "snowboard", "kite", "umbrella", "bench", "bottle")
 WORDS = (
@@ -147,7 +148,7 @@ def server_process(latency_ms: float) -> Iterator[str]:
     cmd = [
         sys.executable,
         "-m",
-        "vlmadapt.translate.devserver",
+        "vlmadapt.llm.devserver",
         "--port",
         str(port),
         "--latency-ms",

@@ -200,7 +200,7 @@ class Tagger:
 def test_open_answers_go_through_mt_and_its_cache(
     tiny: Path, tmp_path: Path, asked: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from vlmadapt.translate.backends import BACKENDS
+    from vlmadapt.llm.backends import BACKENDS
 
     monkeypatch.setitem(BACKENDS, "tagger", lambda cfg, source, target: Tagger(source, target))
     monkeypatch.setitem(ANSWERS, "[en] Ce culoare are mașina?", "red")

@@ -11,6 +11,8 @@ import pytest
 
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.devserver import DevServer
 from vlmadapt.quality import Band, QualityConfig, fit_thresholds, run
 from vlmadapt.quality.checks import copy_share, length_dev, repetition
 from vlmadapt.quality.comet import CometConfig, comet_scores
@@ -18,9 +20,8 @@ from vlmadapt.quality.judge import parse_mqm
 from vlmadapt.quality.run import render
 from vlmadapt.quality.tiers import DEFAULT_BANDS, assign_tier, weighted_kappa
 from vlmadapt.records import Example, SourceText
-from vlmadapt.translate import BackendConfig, TranslateConfig
+from vlmadapt.translate import TranslateConfig
 from vlmadapt.translate import run as translate
-from vlmadapt.translate.devserver import DevServer
 
 MULTI30K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "multi30k"
 # Multi30K task 1 val, lines 1-6 (Elliott et al. 2016): Flickr30k captions and their human French

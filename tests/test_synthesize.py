@@ -23,12 +23,12 @@ import pytest
 from vlmadapt.errors import ConfigError, VlmadaptError
 from vlmadapt.evaluate.answers import fold
 from vlmadapt.jsonl import iter_jsonl, read_records, write_jsonl
+from vlmadapt.llm.devserver import DevServer
 from vlmadapt.records import Example
 from vlmadapt.synthesize import SynthesizeConfig, run
 from vlmadapt.synthesize.balance import Vocabulary, sample_absent
 from vlmadapt.synthesize.items import Obj
 from vlmadapt.synthesize.text import caption_vocabulary, content_words
-from vlmadapt.translate.devserver import DevServer
 
 FAST = {"backoff_s": 0.01, "backoff_max_s": 0.05}
 
@@ -510,8 +510,8 @@ def test_cli_runs_from_a_recipe_and_prints_the_summary(
 
 
 def test_python_config_takes_the_synthesis_prompt() -> None:
+    from vlmadapt.llm import BackendConfig
     from vlmadapt.synthesize.prompts import JUDGE_PROMPT, SYSTEM_PROMPT
-    from vlmadapt.translate import BackendConfig
 
     given = BackendConfig(name="openai", model="m", temperature=0.2)
     cfg = SynthesizeConfig(input=Path("c.jsonl"), output=Path("q.jsonl"), target="fr", backend=given)

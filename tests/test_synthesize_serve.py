@@ -16,11 +16,11 @@ import pytest
 
 from serving import transformers_serve, wait_served
 from vlmadapt.jsonl import iter_jsonl, write_jsonl
+from vlmadapt.llm.chat import chat_messages
+from vlmadapt.llm.tiny import build_tiny_causal
 from vlmadapt.records import Example
 from vlmadapt.synthesize import SynthesizeConfig, run
 from vlmadapt.synthesize.prompts import generation_message
-from vlmadapt.translate.backends import chat_messages
-from vlmadapt.translate.tiny import build_tiny_causal
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one thread for tiny models
 

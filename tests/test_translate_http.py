@@ -8,9 +8,9 @@ import time
 import pytest
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.translate.backends import BackendConfig, make_backend
-from vlmadapt.translate.devserver import DevServer, stand_in
-from vlmadapt.translate.http import ChatClient
+from vlmadapt.llm.backends import BackendConfig, make_backend
+from vlmadapt.llm.devserver import DevServer, stand_in
+from vlmadapt.llm.http import ChatClient
 
 FAST = {"backoff_s": 0.01, "backoff_max_s": 0.05}
 

@@ -16,10 +16,11 @@ import pytest
 from serving import transformers_serve, wait_served
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
+from vlmadapt.llm.backends import BackendConfig, make_backend
+from vlmadapt.llm.chat import chat_messages
+from vlmadapt.llm.tiny import PAIRS_EN_RO, build_tiny_causal, build_tiny_marian
 from vlmadapt.records import Example
-from vlmadapt.translate import BackendConfig, TranslateConfig, make_backend, run
-from vlmadapt.translate.backends import chat_messages
-from vlmadapt.translate.tiny import PAIRS_EN_RO, build_tiny_causal, build_tiny_marian
+from vlmadapt.translate import TranslateConfig, run
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: one thread for tiny models
 

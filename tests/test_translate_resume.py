@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from vlmadapt.jsonl import write_jsonl
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.devserver import DevServer
 from vlmadapt.records import Example
-from vlmadapt.translate import BackendConfig, TranslateConfig, run
-from vlmadapt.translate.devserver import DevServer
+from vlmadapt.translate import TranslateConfig, run
 
 N = 240
 

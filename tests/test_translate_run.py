@@ -13,10 +13,11 @@ import pytest
 from vlmadapt.config import build_config
 from vlmadapt.errors import ConfigError, UnknownNameError, VlmadaptError
 from vlmadapt.jsonl import read_records, write_jsonl
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.devserver import DevServer
 from vlmadapt.quality.checks import structure_problems
 from vlmadapt.records import Example
-from vlmadapt.translate import BackendConfig, TranslateConfig, run
-from vlmadapt.translate.devserver import DevServer
+from vlmadapt.translate import TranslateConfig, run
 from vlmadapt.translate.postedit import NNBSP
 
 POPE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pope"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from vlmadapt.errors import ConfigError
-from vlmadapt.translate.cache import TranslationCache, cache_key, signature_digest
+from vlmadapt.llm.cache import ResponseCache, cache_key, signature_digest
+from vlmadapt.llm.chat import clean_model_output
 from vlmadapt.translate.phrasebook import Phrasebook, load_phrasebook
-from vlmadapt.translate.postedit import NBSP, NNBSP, PostEditConfig, clean_model_output, postedit
+from vlmadapt.translate.postedit import NBSP, NNBSP, PostEditConfig, postedit
 from vlmadapt.translate.protect import segment_problems, split_text, text_problems
 
 
@@ -205,15 +206,15 @@ def test_cache_key_changes_with_every_setting(tmp_path: Path) -> None:
         cache_key(signature_digest(base), "A dog.", attempt=1),
     }
     assert len(keys) == 8 and key not in keys
-    with TranslationCache(tmp_path / "c.sqlite") as cache:
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
         cache.put(key, "Un câine.")
-    with TranslationCache(tmp_path / "c.sqlite") as cache:
+    with ResponseCache(tmp_path / "c.sqlite") as cache:
         assert cache.get_many([key, "absent"]) == {key: "Un câine."}
         assert len(cache) == 1
 
 
 def test_phrasebook_backend_refuses_or_keeps_a_text_without_entry() -> None:
-    from vlmadapt.translate.backends import BackendConfig, make_backend
+    from vlmadapt.llm.backends import BackendConfig, make_backend
 
     strict = make_backend(BackendConfig(name="phrasebook"), "en", "ro")
     with pytest.raises(ConfigError, match=r"phrasebook backend \(en->ro\): no entry for 'purple'"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerationConfig(BaseModel):
@@ -17,12 +17,12 @@ class GenerationConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_new_tokens: int = 64
-    do_sample: bool = False
-    num_beams: int = 1
-    temperature: float | None = None
-    top_p: float | None = None
-    repetition_penalty: float | None = None
+    max_new_tokens: int = Field(default=64, ge=1, description="Longest answer, in tokens.")
+    do_sample: bool = Field(default=False, description="Sample instead of greedy decoding.")
+    num_beams: int = Field(default=1, ge=1, description="Beam search width.")
+    temperature: float | None = Field(default=None, description="Sampling temperature (with do_sample).")
+    top_p: float | None = Field(default=None, description="Nucleus sampling mass (with do_sample).")
+    repetition_penalty: float | None = Field(default=None, description="Penalty on repeated tokens.")
 
     def kwargs(self) -> dict[str, Any]:
         return self.model_dump(exclude_none=True)

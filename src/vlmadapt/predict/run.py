@@ -18,11 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import ConfigError, VlmadaptError
 from vlmadapt.jsonl import append_jsonl, completed_ids, read_records
+from vlmadapt.llm.backends import BackendConfig
 from vlmadapt.predict.generate import GenerationConfig, Request, generate_batch
 from vlmadapt.prompts import PromptConfig, conversation_turns, user_prompt
 from vlmadapt.provenance import start_or_resume
 from vlmadapt.records import Example, Prediction, Task
-from vlmadapt.translate.backends import BackendConfig
 
 if TYPE_CHECKING:
     from vlmadapt.predict.translate_test import RoundTrip
@@ -31,32 +31,39 @@ if TYPE_CHECKING:
 class PredictConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="local model directory or hub id")
-    data: Path
-    out: Path
-    adapter: Path | None = None
-    family: str | None = None
-    image_root: Path | None = Field(default=None, description="default: the folder of the data file")
-    task: Task | None = Field(default=None, description="check that every example has this task")
-    lang: str | None = Field(default=None, description="check that every example is in this language")
-    batch_size: int = Field(8, ge=1)
-    backend: Literal["transformers", "vllm"] = "transformers"
+    model: str = Field(description="Model directory or hub id.")
+    data: Path = Field(description="Examples to answer (.jsonl or .parquet).")
+    out: Path = Field(description="Predictions (.jsonl), appended and resumable.")
+    adapter: Path | None = Field(default=None, description="LoRA adapter directory from `vlmadapt train`.")
+    family: str | None = Field(default=None, description="VLM family (default: from config.json).")
+    image_root: Path | None = Field(default=None, description="Image folder (default: the data's folder).")
+    task: Task | None = Field(default=None, description="Check that every example has this task.")
+    lang: str | None = Field(default=None, description="Check that every example is in this language.")
+    batch_size: int = Field(default=8, ge=1, description="Examples per generate call.")
+    backend: Literal["transformers", "vllm"] = Field(
+        default="transformers", description="Generation backend."
+    )
     generation: GenerationConfig = GenerationConfig()
     prompts: PromptConfig = PromptConfig()
-    dtype: str = "auto"
-    device: str = "auto"
+    dtype: str = Field(default="auto", description="auto, bfloat16, float16 or float32.")
+    device: str = Field(default="auto", description="auto, cpu, cuda, cuda:1, ...")
     split: str | None = Field(
-        default=None, description="predict only the examples whose meta.split is this (e.g. test)"
+        default=None, description="Predict only the examples whose meta.split is this (e.g. test)."
     )
-    limit: int | None = Field(default=None, ge=1, description="predict only the first N examples")
+    limit: int | None = Field(default=None, ge=1, description="Predict only the first N examples.")
     translate_test: bool = Field(
-        default=False, description="ask the model in English via MT and translate its answers back"
+        default=False, description="Ask the model in English via MT and translate its answers back."
     )
-    mt: BackendConfig = Field(default_factory=BackendConfig, description="MT backend (translate_test)")
+    mt: BackendConfig = Field(
+        default_factory=BackendConfig,
+        description="MT backend (translate_test): openai, seq2seq, phrasebook, ...",
+    )
     mt_phrasebook: Path | None = Field(
-        default=None, description="YAML/JSON `source: English` entries consulted before the MT backend"
+        default=None, description="YAML/JSON `source: English` entries consulted before the MT backend."
     )
-    mt_cache: Path | None = Field(default=None, description="default: translate-cache.sqlite beside out")
+    mt_cache: Path | None = Field(
+        default=None, description="MT cache (default: translate-cache.sqlite beside out)."
+    )
 
     def mt_cache_path(self) -> Path:
         return self.mt_cache or self.out.parent / "translate-cache.sqlite"

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from vlmadapt.languages import LANGUAGES
+from vlmadapt.llm.backends import BackendConfig, make_backend
+from vlmadapt.llm.cache import ResponseCache
 from vlmadapt.records import Example, Task
-from vlmadapt.translate.backends import BackendConfig, make_backend
-from vlmadapt.translate.cache import TranslationCache
 from vlmadapt.translate.engine import Translator
 from vlmadapt.translate.phrasebook import is_sectioned, load_phrasebook, read_phrasebook
 
@@ -32,7 +32,7 @@ class RoundTrip:
     def __init__(self, mt: BackendConfig, cache: Path, phrasebook: Path | None = None) -> None:
         self.mt, self.phrasebook = mt, phrasebook
         cache.parent.mkdir(parents=True, exist_ok=True)
-        self.cache = TranslationCache(cache)
+        self.cache = ResponseCache(cache)
         self._translators: dict[tuple[str, str], Translator] = {}
 
     def to_english(self, examples: Sequence[Example]) -> dict[str, tuple[Example, dict[str, Any]]]:

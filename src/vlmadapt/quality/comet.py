@@ -18,9 +18,11 @@ from vlmadapt.errors import VlmadaptError
 class CometConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    checkpoint: Path  # e.g. .../wmt22-cometkiwi-da/checkpoints/model.ckpt
-    batch_size: int = Field(default=16, ge=1)
-    gpus: int = Field(default=0, ge=0)
+    checkpoint: Path = Field(
+        description="Local CometKiwi checkpoint, e.g. .../wmt22-cometkiwi-da/checkpoints/model.ckpt."
+    )
+    batch_size: int = Field(default=16, ge=1, description="Pairs per COMET batch.")
+    gpus: int = Field(default=0, ge=0, description="GPUs COMET may use.")
 
 
 def comet_scores(pairs: Sequence[tuple[str, str]], cfg: CometConfig) -> list[float]:

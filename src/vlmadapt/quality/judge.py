@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vlmadapt.translate.backends import BackendConfig, lang_name
-from vlmadapt.translate.http import ChatClient, Messages
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.chat import lang_name
+from vlmadapt.llm.http import ChatClient, Messages
 
 SYSTEM = (
     "You are an annotator for the quality of machine translation. Your task is to identify errors and "

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from vlmadapt.llm.backends import BackendConfig, make_backend
+from vlmadapt.llm.cache import ResponseCache
 from vlmadapt.records import Example
-from vlmadapt.translate.backends import BackendConfig, make_backend
-from vlmadapt.translate.cache import TranslationCache
 from vlmadapt.translate.engine import Translator
 from vlmadapt.translate.fields import leaf_pairs
 from vlmadapt.translate.phrasebook import load_phrasebook
@@ -31,7 +31,7 @@ def roundtrip_chrf(
     source = sorted(sources)[0]
     backend = make_backend(backend_cfg, target, source)
     try:
-        with TranslationCache(cache_path) as cache:
+        with ResponseCache(cache_path) as cache:
             engine = Translator(backend, cache, load_phrasebook(target, source, None), source, retries=0)
             back = iter(engine.translate([t for pairs in per_record for _, _, t in pairs]))
             chrf = CHRF()

@@ -24,12 +24,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import iter_jsonl, read_records, write_jsonl
+from vlmadapt.llm.backends import BackendConfig
 from vlmadapt.provenance import provenance
 from vlmadapt.quality.checks import DEFAULT_CANDIDATES, record_checks
 from vlmadapt.quality.comet import CometConfig
 from vlmadapt.quality.tiers import DEFAULT_BANDS, TIERS, Band, Fit, assign_tier, fit_thresholds
 from vlmadapt.records import Example
-from vlmadapt.translate.backends import BackendConfig
 from vlmadapt.translate.fields import leaf_pairs
 
 
@@ -38,17 +38,30 @@ class QualityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: Path
-    output: Path | None = None  # default: IN.quality.jsonl
-    target: str | None = None  # default: the records' `lang`
-    candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES))  # for language id
-    min_chars: int = Field(default=20, ge=1)  # below this, no language or length score
-    roundtrip: BackendConfig | None = None  # backend translating target -> source, for round-trip chrF
-    cache: Path | None = None  # round-trip cache; default: translate-cache.sqlite beside the output
-    judge: BackendConfig | None = None  # an OpenAI-compatible endpoint for the GEMBA-MQM judge
-    comet: CometConfig | None = None
-    bands: dict[str, Band] = Field(default_factory=dict)  # overrides of tiers.DEFAULT_BANDS, key by key
-    labels: Path | None = None  # audit labels {id, tier}: fit the bands to them first
+    input: Path = Field(description="Translated examples (.jsonl) from `vlmadapt translate`.")
+    output: Path | None = Field(default=None, description="Per-record checks (default: IN.quality.jsonl).")
+    target: str | None = Field(default=None, description="Target language (default: the records' `lang`).")
+    candidates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CANDIDATES),
+        description="Languages the language identifier chooses among.",
+    )
+    min_chars: int = Field(default=20, ge=1, description="Below this, no language or length score.")
+    roundtrip: BackendConfig | None = Field(
+        default=None, description="Backend translating target -> source, for back-translation chrF."
+    )
+    cache: Path | None = Field(
+        default=None, description="Round-trip cache; default: translate-cache.sqlite beside the output."
+    )
+    judge: BackendConfig | None = Field(
+        default=None, description="An OpenAI-compatible GEMBA-MQM judge (its url and model)."
+    )
+    comet: CometConfig | None = Field(default=None, description="CometKiwi (needs unbabel-comet).")
+    bands: dict[str, Band] = Field(
+        default_factory=dict, description="Overrides of tiers.DEFAULT_BANDS, key by key."
+    )
+    labels: Path | None = Field(
+        default=None, description="Audit labels {id, tier}: fit the thresholds to them first."
+    )
 
     @field_validator("bands", mode="before")
     @classmethod

@@ -8,8 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from vlmadapt.languages import LANGUAGES, Language, language
+from vlmadapt.llm.backends import BackendConfig
 from vlmadapt.synthesize.prompts import JUDGE_PROMPT, SYSTEM_PROMPT
-from vlmadapt.translate.backends import BackendConfig
 from vlmadapt.translate.postedit import PostEditConfig
 
 Sampling = Literal["random", "popular", "adversarial"]
@@ -35,13 +35,21 @@ class YesNoConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    per_image: int = Field(default=1, ge=0)  # present-object questions per image, and as many absent ones
+    per_image: int = Field(
+        default=1, ge=0, description="Present-object questions per image, and as many absent ones."
+    )
     # How absent objects are drawn from other images' objects; the j-th absent question of the i-th image
     # uses sampling[(i + j) % len(sampling)], so the three are mixed evenly over the set.
-    sampling: list[Sampling] = Field(default_factory=lambda: list(SAMPLINGS), min_length=1)
+    sampling: list[Sampling] = Field(
+        default_factory=lambda: list(SAMPLINGS),
+        min_length=1,
+        description="How absent objects are drawn from other images' objects (POPE's three).",
+    )
     # per language, overriding the pack's synthesis.exists_question
     templates: dict[str, str] = Field(default_factory=dict)
-    balance: bool = True  # add present/absent questions to even out the generated yes/no answers
+    balance: bool = Field(
+        default=True, description="Add present/absent questions to even out the generated yes/no answers."
+    )
 
     def template(self, lang: str) -> str:
         given = self.templates.get(lang) or language(lang).synthesis.exists_question
@@ -55,8 +63,12 @@ class DedupeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Literal["tokens", "chrf"] = "tokens"  # Jaccard of content words, or chrF of the texts
-    threshold: float = Field(default=0.8, ge=0, le=1)
+    method: Literal["tokens", "chrf"] = Field(
+        default="tokens", description="Jaccard of content words, or chrF of the texts."
+    )
+    threshold: float = Field(
+        default=0.8, ge=0, le=1, description="Similarity above which a question is a duplicate."
+    )
 
 
 class SynthesizeConfig(BaseModel):
@@ -64,25 +76,44 @@ class SynthesizeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: Path  # caption records (task caption) in the target language, several captions per image
-    output: Path  # QA records (.jsonl), appended per image; a re-run resumes
-    target: str = Field(min_length=2, max_length=8)  # language of the captions and of the QA
+    input: Path = Field(
+        description="Caption records (task caption) in the target language, several captions per image."
+    )
+    output: Path = Field(description="QA records (.jsonl), appended per image; a re-run resumes.")
+    target: str = Field(
+        min_length=2, max_length=8, description="Language of the captions and of the QA (a pack's code)."
+    )
     backend: BackendConfig = Field(default_factory=lambda: BackendConfig(system_prompt=SYSTEM_PROMPT))
-    per_image: int = Field(default=3, ge=1, le=50)  # QA pairs asked of the LLM per image
-    max_attempts: int = Field(default=3, ge=1, le=10)  # per image, on invalid JSON; then it is a reject
-    response_format: Literal["none", "json_object", "json_schema"] = "none"  # openai: constrained decoding
-    grounding: Literal["lexical", "judge", "none"] = "lexical"
-    judge: BackendConfig | None = None  # grounding=judge; default: `backend` with the judge's prompt
+    per_image: int = Field(default=3, ge=1, le=50, description="QA pairs asked of the LLM per image.")
+    max_attempts: int = Field(
+        default=3, ge=1, le=10, description="Asks per image on invalid JSON; then the image is a reject."
+    )
+    response_format: Literal["none", "json_object", "json_schema"] = Field(
+        default="none", description="Constrained decoding (openai backend)."
+    )
+    grounding: Literal["lexical", "judge", "none"] = Field(
+        default="lexical", description="How each answer is checked against the captions."
+    )
+    judge: BackendConfig | None = Field(
+        default=None,
+        description="The grounding judge (grounding=judge; default: `backend` with the judge's prompt).",
+    )
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig)
-    language_check: Literal["drop", "flag", "off"] = "drop"  # QA identified as another language
+    language_check: Literal["drop", "flag", "off"] = Field(
+        default="drop", description="What to do with QA identified as another language."
+    )
     # languages the check tells the target from (lingua codes of packs); besides the target, English, the
     # language models slip into. More candidates cost recall: lingua calls "Unde este bicicleta?" Portuguese.
-    language_candidates: list[str] = Field(default_factory=lambda: ["en"])
+    language_candidates: list[str] = Field(
+        default_factory=lambda: ["en"], description="Languages the check tells the target from."
+    )
     yes_no: YesNoConfig = Field(default_factory=YesNoConfig)
     postedit: PostEditConfig = Field(default_factory=PostEditConfig)
-    seed: int = 0
-    cache: Path | None = None  # default: synthesize-cache.sqlite beside the output
-    progress: bool = True
+    seed: int = Field(default=0, description="Seed of the yes/no balancing.")
+    cache: Path | None = Field(
+        default=None, description="SQLite cache (default: synthesize-cache.sqlite beside the output)."
+    )
+    progress: bool = Field(default=True, description="Show the progress bars.")
 
     @field_validator("backend", mode="before")
     @classmethod

@@ -1,4 +1,4 @@
-"""Asking a generating backend of the translation registry, through its SQLite cache, with bounded retries.
+"""Asking a generating backend (vlmadapt.llm) through the reply cache, with bounded retries.
 
 Only backends that write free text can synthesize: `openai` (any OpenAI-compatible server) and `causal`
 (a local chat LLM). HTTP retries, concurrency, batching and seeded retry sampling are the backends' own;
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from vlmadapt.errors import ConfigError
+from vlmadapt.llm.backends import BACKENDS, Backend, BackendConfig, make_backend
+from vlmadapt.llm.cache import ResponseCache, cache_key, signature_digest
+from vlmadapt.llm.progress import Tracker
 from vlmadapt.synthesize.schema import Invalid, json_schema
-from vlmadapt.translate.backends import BACKENDS, Backend, BackendConfig, make_backend
-from vlmadapt.translate.cache import TranslationCache, cache_key, signature_digest
-from vlmadapt.translate.engine import Tracker
 
-GENERATING = ("causal", "openai")  # the translation backends that write free text
+GENERATING = ("causal", "openai")  # the backends that write free text
 
 T = TypeVar("T")
 
@@ -59,7 +59,7 @@ def _response_format(kind: str) -> dict[str, object]:
 class LLM:
     """One backend with the cache: prompts in, parsed replies out; counts requests and cache hits."""
 
-    def __init__(self, backend: Backend, cache: TranslationCache, tracker: Tracker) -> None:
+    def __init__(self, backend: Backend, cache: ResponseCache, tracker: Tracker) -> None:
         self.backend, self.cache, self.tracker = backend, cache, tracker
         self.digest = signature_digest(backend.signature())
         self.requests = 0

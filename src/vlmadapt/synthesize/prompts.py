@@ -1,6 +1,6 @@
 """What the LLM is asked: the QA-writing prompt, the grounding judge's prompt, and the yes/no templates.
 
-The system prompts are formatted by the translation backends (`translate.backends.chat_messages`), which
+The system prompts are formatted by the chat backends (`llm.chat.chat_messages`), which
 fill ``{target}`` with the language's name; literal braces are doubled. The user message is built here
 and passed whole as the backend's ``{text}``.
 """

@@ -29,6 +29,10 @@ from typing import Any
 
 from vlmadapt.errors import RecordError, VlmadaptError
 from vlmadapt.jsonl import Rejects, append_jsonl, completed_ids, iter_jsonl, parse_record, read_records
+from vlmadapt.llm.backends import Backend
+from vlmadapt.llm.cache import ResponseCache
+from vlmadapt.llm.chat import lang_name
+from vlmadapt.llm.progress import ProgressTracker, progress_tracker
 from vlmadapt.provenance import sidecar, start_or_resume, write_json
 from vlmadapt.records import Example, Task
 from vlmadapt.synthesize.balance import Vocabulary, choose_objects, generated_lean
@@ -38,9 +42,6 @@ from vlmadapt.synthesize.llm import LLM, generating_backend
 from vlmadapt.synthesize.output import image_records, summarize
 from vlmadapt.synthesize.prompts import generation_message, judge_message
 from vlmadapt.synthesize.schema import parse_judgment, parse_reply
-from vlmadapt.translate.backends import Backend, lang_name
-from vlmadapt.translate.cache import TranslationCache
-from vlmadapt.translate.progress import ProgressTracker, progress_tracker
 
 _IMAGES_PER_APPEND = 64  # records are appended (and fsynced) this many images at a time
 
@@ -75,7 +76,7 @@ def _synthesize(cfg: SynthesizeConfig, groups: list[ImageGroup], done: set[str])
         start_or_resume(cfg.output, _settings(cfg, backend, judge), cfg.model_dump(mode="json"), bool(done))
         rejects = Rejects(cfg.rejects_path())
         with (
-            TranslationCache(cfg.cache_path()) as cache,
+            ResponseCache(cfg.cache_path()) as cache,
             progress_tracker(cfg.progress, len(groups), ("images written", "requests to the model")) as bar,
         ):
             llms = [LLM(backend, cache, bar)] + ([LLM(judge, cache, bar)] if judge else [])

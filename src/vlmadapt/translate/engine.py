@@ -1,31 +1,24 @@
 """Texts in, translations out: segments, phrasebook, cache, backend, structure checks, retries, post-editing.
 
 For a batch of texts: split each into literal parts and segments (protect.py); translate every distinct
-segment once, taking the phrasebook first, then the cache, then the backend (each new translation is
-cached the moment it arrives); post-edit; check each segment's structure. Segments whose structure broke
-are asked again with a different decoding (attempt 1, 2, ...); the translation with the fewest
-problems is kept, and any problems left are reported with the text so the record can be marked.
+segment once, taking the phrasebook first, then the cache, then the backend (both from vlmadapt.llm;
+each new translation is cached the moment it arrives); post-edit; check each segment's structure.
+Segments whose structure broke are asked again with a different decoding (attempt 1, 2, ...); the
+translation with the fewest problems is kept, and any problems left are reported with the text so the
+record can be marked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from vlmadapt.translate.backends import Backend
-from vlmadapt.translate.cache import TranslationCache, cache_key, signature_digest
+from vlmadapt.llm.backends import Backend
+from vlmadapt.llm.cache import ResponseCache, cache_key, signature_digest
+from vlmadapt.llm.progress import Tracker
 from vlmadapt.translate.phrasebook import Phrasebook
 from vlmadapt.translate.postedit import PostEditConfig, postedit
 from vlmadapt.translate.protect import segment_problems, split_text
-
-
-class Tracker(Protocol):
-    """Progress of the model work: segments that must be translated, and those done."""
-
-    def add_total(self, n: int) -> None: ...
-
-    def advance(self, n: int) -> None: ...
 
 
 class _NoTracker:
@@ -58,7 +51,7 @@ class Translator:
     def __init__(
         self,
         backend: Backend,
-        cache: TranslationCache,
+        cache: ResponseCache,
         phrasebook: Phrasebook,
         target: str,
         postedit_cfg: PostEditConfig | None = None,

@@ -1,12 +1,13 @@
-"""Post-editing of translated segments: model-output clean-up, then per-language typography.
+"""Post-editing of translated segments: per-language letter fixes and typography.
 
 Every segment is NFC-normalised, then gets its language pack's letter fixes (`normalize.replace`:
 Romanian cedilla ş ţ become comma-below ș ț, the correct letters; models trained on legacy text emit
 both) and typography. French typography (`normalize.typography: french`): the space before ; ! ? :
 and inside « » becomes the no-break kind (narrow before ; ! ?, regular no-break before : and inside
 guillemets, as French typography asks), and elision apostrophes become one style. Applied after the
-cache, so changing these settings never re-translates anything. Written by hand: no maintained library
-does French typography.
+cache, so changing these settings never re-translates anything. What chat models wrap around a reply
+(reasoning blocks, code fences, quotes) the backends have already stripped (`llm.chat.clean_model_output`).
+Written by hand: no maintained library does French typography.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 import unicodedata
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.languages import pack
 
@@ -26,9 +27,6 @@ _COLON = re.compile(_BEFORE + r"[ \u00a0\u202f]*(:)(?=\s|$)")
 _OPEN_GUILLEMET = re.compile(r"«[ \u00a0\u202f]*")
 _CLOSE_GUILLEMET = re.compile(r"[ \u00a0\u202f]*»")
 _ELISION = re.compile(r"(?<=\w)['’](?=\w)")
-_THINK = re.compile(r"<think>.*?</think>\s*", re.DOTALL)
-_FENCE = re.compile(r"\A```[^\n]*\n(.*?)\n?```\Z", re.DOTALL)
-_QUOTES = {'"': '"', "“": "”", "«": "»", "'": "'"}
 
 
 class PostEditConfig(BaseModel):
@@ -36,19 +34,12 @@ class PostEditConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    fr_spaces: Literal["nobreak", "plain", "keep"] = "nobreak"
-    fr_apostrophe: Literal["typographic", "ascii", "keep"] = "typographic"
-
-
-def clean_model_output(source: str, text: str) -> str:
-    """Strip what chat models wrap around a translation: reasoning blocks, code fences, quotes."""
-    text = _THINK.sub("", text).strip()
-    fence = _FENCE.match(text)
-    if fence and "```" not in source:
-        text = fence.group(1).strip()
-    if len(text) > 1 and _QUOTES.get(text[0]) == text[-1] and source[:1] != text[0]:
-        text = text[1:-1].strip()
-    return text
+    fr_spaces: Literal["nobreak", "plain", "keep"] = Field(
+        default="nobreak", description="French: the space before ; : ! ? and inside guillemets."
+    )
+    fr_apostrophe: Literal["typographic", "ascii", "keep"] = Field(
+        default="typographic", description="French: the apostrophe, ’ or '."
+    )
 
 
 def french(text: str, cfg: PostEditConfig) -> str:

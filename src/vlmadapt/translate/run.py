@@ -24,15 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import append_jsonl, completed_ids, read_records
+from vlmadapt.llm.backends import Backend, BackendConfig, make_backend
+from vlmadapt.llm.cache import ResponseCache
+from vlmadapt.llm.progress import progress_tracker
 from vlmadapt.provenance import sidecar, start_or_resume, write_json
 from vlmadapt.records import Example
-from vlmadapt.translate.backends import Backend, BackendConfig, make_backend
-from vlmadapt.translate.cache import TranslationCache
 from vlmadapt.translate.engine import Stats, Translator
 from vlmadapt.translate.fields import leaves, rebuild
 from vlmadapt.translate.phrasebook import load_phrasebook
 from vlmadapt.translate.postedit import PostEditConfig
-from vlmadapt.translate.progress import progress_tracker
 
 
 class TranslateConfig(BaseModel):
@@ -40,18 +40,30 @@ class TranslateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    input: Path
-    output: Path
-    target: str = Field(min_length=2, max_length=8)  # ISO 639-1 code of the target language
-    source: str | None = None  # default: the records' `lang` (must be one language)
+    input: Path = Field(description="Examples to translate (.jsonl).")
+    output: Path = Field(description="Translated examples (.jsonl); a re-run resumes it.")
+    target: str = Field(
+        min_length=2, max_length=8, description="Target language (ISO 639-1 code: fr, ro, ...)."
+    )
+    source: str | None = Field(
+        default=None, description="Source language (default: the records' `lang`, which must be one)."
+    )
     backend: BackendConfig = Field(default_factory=BackendConfig)
-    phrasebook: Path | None = None  # YAML/JSON `source: target` entries, consulted before the model
-    cache: Path | None = None  # default: translate-cache.sqlite beside the output
-    chunk_size: int = Field(default=256, ge=1)  # records per append (and per batch of distinct segments)
-    retries: int = Field(default=1, ge=0)  # re-asks of a segment whose structure broke
+    phrasebook: Path | None = Field(
+        default=None, description="YAML/JSON `source: target` entries, consulted before the model."
+    )
+    cache: Path | None = Field(
+        default=None, description="SQLite cache (default: translate-cache.sqlite beside the output)."
+    )
+    chunk_size: int = Field(
+        default=256, ge=1, description="Records per append (and per batch of distinct segments)."
+    )
+    retries: int = Field(default=1, ge=0, description="Re-asks of a segment whose structure broke.")
     postedit: PostEditConfig = Field(default_factory=PostEditConfig)
-    meta_fields: list[str] = Field(default_factory=lambda: ["hint"])  # string meta fields to translate
-    progress: bool = True
+    meta_fields: list[str] = Field(
+        default_factory=lambda: ["hint"], description="String meta fields to translate."
+    )
+    progress: bool = Field(default=True, description="Show the progress bars.")
 
     def cache_path(self) -> Path:
         return self.cache or self.output.parent / "translate-cache.sqlite"
@@ -102,7 +114,7 @@ def _translate(
     try:
         settings = _settings(cfg, source, backend)
         _start_or_check(cfg, settings, resuming=resuming)
-        with TranslationCache(cfg.cache_path()) as cache, progress_tracker(cfg.progress, len(pending)) as bar:
+        with ResponseCache(cfg.cache_path()) as cache, progress_tracker(cfg.progress, len(pending)) as bar:
             translator = Translator(backend, cache, phrasebook, cfg.target, cfg.postedit, cfg.retries, bar)
             for chunk in _chunks(pending, cfg.chunk_size):
                 append_jsonl(cfg.output, translate_records(chunk, translator, cfg.target, cfg.meta_fields))

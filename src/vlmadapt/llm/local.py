@@ -1,7 +1,11 @@
 """Local transformers backends: a seq2seq MT model, or a causal chat LLM, batched on CPU or GPU.
 
+The seq2seq backend translates only (its language codes come from translate/langcodes.py); the causal
+one is prompted exactly as the openai backend prompts a server, so it translates or synthesizes.
+
 Texts are sorted by length before batching so each batch pads little, and results are yielded per batch
-with their original indices. Structure retries (attempt >= 1) sample with a fixed seed per attempt.
+with their original indices. Retries (attempt >= 1: a translation whose structure broke, a reply that did
+not parse) sample with a fixed seed per attempt.
 """
 
 from __future__ import annotations
@@ -10,9 +14,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.translate.backends import BackendConfig, chat_messages, decoding, prompt_version
-from vlmadapt.translate.langcodes import language_codes
-from vlmadapt.translate.postedit import clean_model_output
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.chat import chat_messages, clean_model_output, decoding, prompt_version
 
 
 def resolve_device(device: str) -> str:
@@ -61,6 +64,8 @@ class Seq2SeqBackend:
 
     def __init__(self, cfg: BackendConfig, source: str, target: str) -> None:
         from transformers import AutoModelForSeq2SeqLM
+
+        from vlmadapt.translate.langcodes import language_codes  # MT-only knowledge, kept with translate
 
         self.cfg, self.source, self.target = cfg, source, target
         self.model, self.tokenizer = _load(AutoModelForSeq2SeqLM, cfg, "seq2seq")

@@ -1,9 +1,12 @@
-"""A rich progress display for translation (records, segments) and synthesis (images, requests): rate, ETA."""
+"""Progress of model work: the `Tracker` protocol the callers of a backend report to, and a rich display
+(rate, ETA) of it for translation (records, segments) and synthesis (images, requests).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from rich.console import Console
 from rich.progress import (
@@ -18,6 +21,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.text import Text
+
+
+class Tracker(Protocol):
+    """Progress of the model work: texts that must go to the model, and those answered."""
+
+    def add_total(self, n: int) -> None: ...
+
+    def advance(self, n: int) -> None: ...
 
 
 class RateColumn(ProgressColumn):

@@ -1,4 +1,5 @@
-"""A small OpenAI-compatible chat server for tests, benchmarks and dry runs. It is not a translator.
+"""A small OpenAI-compatible chat server for tests, benchmarks and dry runs of every stage that asks a
+model (translate, synthesize, the quality judge, translate-test). It is not a translator.
 
 ``POST /v1/chat/completions`` answers after a fixed latency with a deterministic stand-in for a
 translation of the last user message: every word is looked up in a word table, and words not in it are
@@ -183,7 +184,7 @@ def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m vlmadapt.translate.devserver --port 8000 --latency-ms 50``: serve until interrupted."""
+    """``python -m vlmadapt.llm.devserver --port 8000 --latency-ms 50``: serve until interrupted."""
     import argparse
 
     parser = argparse.ArgumentParser(

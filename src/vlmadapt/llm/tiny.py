@@ -1,11 +1,12 @@
-"""Tiny translation models for offline tests and demos, built from real configs with trained tokenizers.
+"""Tiny models for the local backends (seq2seq, causal), for offline tests and demos of translation and
+synthesis, built from real configs with trained tokenizers.
 
 `build_tiny_marian` makes a MarianMTModel with a real MarianTokenizer (SentencePiece models trained here,
 with ``>>fra<<`` / ``>>ron<<`` target tokens as in multi-target OPUS-MT) and `build_tiny_causal` a
 LlamaForCausalLM with a byte-level BPE tokenizer and a chat template. Both are saved with
 `save_pretrained`, so they load through exactly the code a user's checkpoint goes through, including
-`transformers serve`. With `pairs`, the model is trained for a few seconds until it reproduces them
-(greedy), so a test can check real translations rather than random tokens.
+`transformers serve`. With `steps`, a model is trained for a few seconds until it reproduces its `pairs`
+(Marian) or `prompts` (causal) greedily, so a test can check real replies rather than random tokens.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""The OpenAI-compatible chat backend: vLLM, llama.cpp server, Ollama, TGI, `transformers serve`.
+"""The OpenAI-compatible chat client and backend: vLLM, llama.cpp server, Ollama, TGI, `transformers serve`.
 
 `ChatClient` posts to ``{url}/chat/completions`` from a bounded thread pool (``concurrency`` requests in
 flight) over one pooled HTTP/1.1 client (httpx2, the client transformers and huggingface_hub already
 use). 429, 5xx, timeouts and dropped connections are retried with exponential backoff and jitter,
-honouring ``Retry-After``; other 4xx answers stop the run with the server's message. The quality judge
-uses the same client.
+honouring ``Retry-After``; other 4xx answers stop the run with the server's message. The `openai`
+backend (translate, synthesize, the quality round trip, translate-test) sends one request per text
+through it; the quality judge uses the client directly, with its own messages.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import Any
 import httpx2
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.translate.backends import BackendConfig, chat_messages, decoding, prompt_version
-from vlmadapt.translate.postedit import clean_model_output
+from vlmadapt.llm.backends import BackendConfig
+from vlmadapt.llm.chat import chat_messages, clean_model_output, decoding, prompt_version
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 Messages = list[dict[str, str]]
@@ -135,7 +136,8 @@ def _retry_after(resp: httpx2.Response) -> float:
 
 
 class OpenAIChatBackend:
-    """Segments translated one request each, by a chat model behind an OpenAI-compatible endpoint."""
+    """Texts (segments, prompts) answered one request each by a chat model behind an OpenAI-compatible
+    endpoint."""
 
     def __init__(self, cfg: BackendConfig, source: str, target: str) -> None:
         if not cfg.model:
