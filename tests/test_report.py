@@ -210,34 +210,13 @@ def test_report_cli(tmp_path: Path, runs: list[Path], capsys: pytest.CaptureFixt
     assert "no such directory" in capsys.readouterr().err
 
 
-def test_batched_paired_tests_equal_the_one_metric_paired_bootstrap() -> None:
-    """The report tests all metrics on one index matrix; each must equal stats.paired_bootstrap's numbers."""
-    import numpy as np
-
-    from vlmadapt.evaluate.scorers import ChoiceMetric, YesNoMetric
-    from vlmadapt.evaluate.stats import paired_bootstrap
-    from vlmadapt.report.tables import paired_tests
-
-    rng = np.random.default_rng(0)
-    onehot = np.eye(6)[rng.integers(0, 6, size=(2, 300))]  # [2, N, 6] POPE rows of two systems
-    choice = np.stack([rng.integers(0, 2, size=(2, 300)), np.zeros((2, 300)), np.ones((2, 300))], axis=-1)
-    items = [
-        ("f1", YesNoMetric("f1"), onehot[0], onehot[1]),
-        ("yes_ratio", YesNoMetric("yes_ratio"), onehot[0], onehot[1]),
-        ("accuracy", ChoiceMetric("accuracy"), choice[0], choice[1]),
-    ]
-    got = paired_tests(items, 300, 7, 0.95)
-    for name, metric, a, b in items:
-        ref = paired_bootstrap(metric, a, b, 300, 7, 0.95)
-        assert got[name] == pytest.approx((ref.low, ref.high, ref.p_value))
-
-
 @pytest.mark.parametrize(
     "where",
     ["metrics.json", "checkpoints/checkpoint-20/trainer_state.json", "checkpoint-20/trainer_state.json"],
 )
 def test_training_log_from_vlmadapt_train_outputs(tmp_path: Path, runs: list[Path], where: str) -> None:
-    from vlmadapt.report.load import find_training_log, load_eval_run
+    from vlmadapt.evaluate.runs import load_run
+    from vlmadapt.report.load import find_training_log
 
     train_dir = runs[1].parent
     (train_dir / "trainer_state.json").unlink()
@@ -245,7 +224,7 @@ def test_training_log_from_vlmadapt_train_outputs(tmp_path: Path, runs: list[Pat
     state.parent.mkdir(parents=True, exist_ok=True)
     history = [{"step": 5, "loss": 3.0}, {"step": 10, "loss": 1.0}, {"train_runtime": 2.0, "step": 10}]
     state.write_text(json.dumps({"train": {}, "log_history": history}), encoding="utf-8")
-    log = find_training_log(load_eval_run(runs[1]))
+    log = find_training_log(load_run(runs[1]))
     assert log is not None and log.path == state and log.train == [(5.0, 3.0), (10.0, 1.0)]
 
 

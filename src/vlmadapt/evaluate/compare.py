@@ -1,8 +1,10 @@
 """`vlmadapt compare`: systems side by side, each tested against a baseline on the same examples.
 
-Reads evaluate output directories (scores.json + per_sample.jsonl), lines the samples up by id, and runs
-a paired test per metric between each system and the baseline, from the per-sample statistics saved by
-evaluate: no prediction is re-scored. Systems scored on different example sets are refused.
+Reads evaluate output directories (scores.json + per_sample.jsonl; a folder of them stands for them
+all), lines the samples up by id, and runs a paired test per metric between each system and the
+baseline, from the per-sample statistics saved by evaluate: no prediction is re-scored. Systems of
+another task, scorer or language, or scored on different example sets, are refused. Reading, lining up
+and testing are evaluate/runs.py's, which the report's delta columns use too.
 
 compare.json
   {"baseline": str, "systems": [str], "n": int, "method": "paired_bootstrap" | "approximate_randomization",
@@ -15,132 +17,74 @@ compare.json
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.evaluate.metrics import metric_from_spec
 from vlmadapt.evaluate.run import write_json
-from vlmadapt.evaluate.stats import (
-    CONFIDENCE,
-    RESAMPLES,
-    SEED,
-    PairedTest,
-    approximate_randomization,
-    paired_bootstrap,
-)
-from vlmadapt.jsonl import iter_jsonl
+from vlmadapt.evaluate.runs import EvalRun, Method, line_up, load_runs, paired_tests, untestable
+from vlmadapt.evaluate.stats import CONFIDENCE, RESAMPLES, SEED, PairedTest
 from vlmadapt.provenance import provenance
 
 
 class CompareConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    runs: list[Path] = Field(min_length=2)
-    baseline: str | None = None  # a system name; default: the first run
-    out: Path = Path("compare.json")
-    method: Literal["bootstrap", "ar"] = "bootstrap"
-    trials: int = Field(default=RESAMPLES, ge=1)  # bootstrap resamples or randomisation shuffles
-    seed: int = SEED
-    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
-
-
-@dataclass
-class Run:
-    """One evaluate output directory, samples in its own order."""
-
-    path: Path
-    scores: dict[str, Any]
-    ids: list[str]
-    references: list[list[str]]
-    stats: dict[str, np.ndarray]  # metric -> [N, K]
-
-    @property
-    def system(self) -> str:
-        return str(self.scores.get("system", self.path.name))
-
-
-def load_run(path: Path) -> Run:
-    scores_path, rows_path = path / "scores.json", path / "per_sample.jsonl"
-    if not scores_path.is_file() or not rows_path.is_file():
-        raise VlmadaptError(
-            f"{path}: no scores.json and per_sample.jsonl here; is it a `vlmadapt evaluate` output?"
-        )
-    try:
-        scores = json.loads(scores_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise VlmadaptError(f"{scores_path}: not valid JSON: {e}") from None
-    rows = [raw for _, raw in iter_jsonl(rows_path)]
-    stats = {}
-    for name in scores.get("metrics", {}):
-        try:
-            stats[name] = np.array([r["stats"][name] for r in rows], dtype=float)
-        except (KeyError, TypeError, ValueError):
-            raise VlmadaptError(f"{rows_path}: missing or null statistics for metric {name!r}") from None
-    return Run(path, scores, [str(r["id"]) for r in rows], [r.get("references", []) for r in rows], stats)
-
-
-def check_same_examples(base: Run, other: Run) -> np.ndarray:
-    """Row order that lines `other` up with `base`; an error naming the counts if the sets differ."""
-    a, b = set(base.ids), set(other.ids)
-    if a != b:
-        only_a, only_b = sorted(a - b), sorted(b - a)
-        raise VlmadaptError(
-            f"{other.path} ({other.system}) was scored on {len(b)} examples and {base.path} ({base.system}) "
-            f"on {len(a)}: {len(only_a)} only in {base.system} (e.g. {only_a[:3]}), {len(only_b)} only in "
-            f"{other.system} (e.g. {only_b[:3]}); evaluate both on the same references"
-        )
-    pos = {i: k for k, i in enumerate(other.ids)}
-    order = np.array([pos[i] for i in base.ids], dtype=int)
-    differ = [i for k, i in enumerate(base.ids) if other.references[order[k]] != base.references[k]]
-    if differ:
-        raise VlmadaptError(
-            f"{other.path} and {base.path} have the same {len(a)} ids but different references for "
-            f"{len(differ)} of them (e.g. {differ[:3]}); evaluate both on the same references file"
-        )
-    return order
+    runs: list[Path] = Field(
+        min_length=1,
+        description="Two or more `vlmadapt evaluate` output directories, or folders holding them.",
+    )
+    baseline: str | None = Field(
+        default=None, description="System every other one is tested against (default: the first)."
+    )
+    out: Path = Field(default=Path("compare.json"), description="Where compare.json goes.")
+    method: Method = Field(
+        default="bootstrap", description="bootstrap: paired bootstrap; ar: approximate randomisation."
+    )
+    trials: int = Field(default=RESAMPLES, ge=1, description="Resamples (bootstrap) or shuffles (ar).")
+    seed: int = Field(default=SEED, description="Random seed.")
+    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1, description="Interval confidence level.")
 
 
 def compare(config: CompareConfig) -> Path:
     """Paired tests of every system against the baseline, per metric; writes compare.json."""
-    runs = [load_run(p) for p in config.runs]
+    cfg = config
+    runs = [run for p in cfg.runs for run in load_runs([p])]  # a run given twice is named below
+    if len(runs) < 2:
+        raise VlmadaptError(f"compare needs at least two evaluate runs; {cfg.runs[0]} holds one")
     names = [r.system for r in runs]
     if len(set(names)) != len(names):
         raise VlmadaptError(
             f"two runs have the same system name ({names}); give each `evaluate --system NAME`"
         )
-    base = _baseline(runs, config.baseline)
-    orders = {r.system: check_same_examples(base, r) for r in runs}
-    metrics, skipped = {}, {}
-    for name in base.scores["metrics"]:
-        reason = _skip_reason(name, base, runs)
-        if reason:
-            skipped[name] = reason
-            continue
-        metrics[name] = _compare_metric(name, base, runs, orders, config)
+    base = _baseline(runs, cfg.baseline)
+    pairs = [line_up(base, r) for r in runs if r is not base]  # refuses before any test runs
+    skipped = {name: why for name in base.metrics if (why := untestable(name, runs)) is not None}
+    testable = [name for name in base.metrics if name not in skipped]
+    tests = {
+        p.other.system: paired_tests(p, testable, cfg.method, cfg.trials, cfg.seed, cfg.confidence)
+        for p in pairs
+    }
     result = {
         "baseline": base.system,
         "systems": names,
-        "n": len(base.ids),
-        "method": "paired_bootstrap" if config.method == "bootstrap" else "approximate_randomization",
-        "trials": config.trials,
-        "seed": config.seed,
-        "confidence": config.confidence,
+        "n": len(base.rows),
+        "method": "paired_bootstrap" if cfg.method == "bootstrap" else "approximate_randomization",
+        "trials": cfg.trials,
+        "seed": cfg.seed,
+        "confidence": cfg.confidence,
         "runs": {r.system: str(r.path) for r in runs},
-        "metrics": metrics,
+        "metrics": {name: _metric_entry(name, base, runs, tests) for name in testable},
         "skipped": skipped,
-        "provenance": provenance(config.model_dump(mode="json")),
+        "provenance": provenance(cfg.model_dump(mode="json")),
     }
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    return write_json(config.out, result)
+    cfg.out.parent.mkdir(parents=True, exist_ok=True)
+    return write_json(cfg.out, result)
 
 
-def _baseline(runs: list[Run], name: str | None) -> Run:
+def _baseline(runs: list[EvalRun], name: str | None) -> EvalRun:
     if name is None:
         return runs[0]
     for r in runs:
@@ -149,43 +93,19 @@ def _baseline(runs: list[Run], name: str | None) -> Run:
     raise VlmadaptError(f"--baseline {name!r} is not one of the systems: {', '.join(r.system for r in runs)}")
 
 
-def _skip_reason(name: str, base: Run, runs: list[Run]) -> str | None:
-    entry = base.scores["metrics"][name]
-    absent = [r.system for r in runs if name not in r.scores["metrics"]]
-    if absent:
-        return f"not scored for {', '.join(absent)}"
-    sigs = {r.scores["metrics"][name].get("signature") for r in runs}
-    if len(sigs) > 1:
-        return f"signatures differ between systems, the numbers are not comparable: {sorted(map(str, sigs))}"
-    if not entry.get("spec"):
-        return "the metric has no spec to rebuild it from, so resamples cannot be re-scored"
-    return None
-
-
-def _compare_metric(
-    name: str, base: Run, runs: list[Run], orders: dict[str, np.ndarray], cfg: CompareConfig
+def _metric_entry(
+    name: str, base: EvalRun, runs: list[EvalRun], tests: dict[str, dict[str, PairedTest]]
 ) -> dict[str, Any]:
-    entry = base.scores["metrics"][name]
-    metric = metric_from_spec(entry["spec"], f"{base.path / 'scores.json'}: metrics.{name}.spec")
-    base_stats = base.stats[name]
-    scores, tests = {}, {}
+    entry = base.metrics[name]
+    scores = {}
     for r in runs:
-        e = r.scores["metrics"][name]
-        scores[r.system] = {"score": e["score"], "low": e.get("low"), "high": e.get("high")}
-        if r is base:
-            continue
-        stats = r.stats[name][orders[r.system]]
-        test: PairedTest
-        if cfg.method == "ar":
-            test = approximate_randomization(metric, base_stats, stats, cfg.trials, cfg.seed)
-        else:
-            test = paired_bootstrap(metric, base_stats, stats, cfg.trials, cfg.seed, cfg.confidence)
-        tests[r.system] = test.to_dict()
+        e = r.metrics[name]
+        scores[r.system] = {"score": e.get("score"), "low": e.get("low"), "high": e.get("high")}
     return {
         "higher_is_better": bool(entry.get("higher_is_better", True)),
         "signature": entry.get("signature", ""),
         "scores": scores,
-        "tests": tests,
+        "tests": {system: t[name].to_dict() for system, t in tests.items()},
     }
 
 

@@ -12,7 +12,7 @@ bootstrap keeps those frequencies fixed (see cider.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -43,7 +43,18 @@ def _count_chunks(idx: np.ndarray) -> Iterator[np.ndarray]:
 
 def resampled_sums(stats: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """[B, K] column sums of each resample of [N, K] statistics."""
-    return np.concatenate([counts @ stats for counts in _count_chunks(idx)], axis=0)
+    return resampled_sums_many([stats], idx)[0]
+
+
+def resampled_sums_many(stats: Sequence[np.ndarray], idx: np.ndarray) -> list[np.ndarray]:
+    """`resampled_sums` of several [N, K_i] statistics on the same resamples: the per-sample counts of
+    each block of resamples are built once and multiplied with every matrix, so the result for each is
+    the one `resampled_sums` gives it alone."""
+    parts: list[list[np.ndarray]] = [[] for _ in stats]
+    for counts in _count_chunks(idx):
+        for part, s in zip(parts, stats, strict=True):
+            part.append(counts @ s)
+    return [np.concatenate(part, axis=0) for part in parts]
 
 
 def resampled_scores(metric: Metric, stats: np.ndarray, idx: np.ndarray) -> np.ndarray:
@@ -121,10 +132,49 @@ def paired_bootstrap(
     p-value: share of resampled deltas, shifted to mean zero (the null), at least as far from zero as
     the observed delta (two-sided, +1 smoothed). win_rate: Koehn's share of resamples the system wins.
     """
-    _check_paired(baseline_stats, system_stats)
-    idx = resample_indices(len(baseline_stats), resamples, seed)
-    base_b = resampled_scores(metric, baseline_stats, idx)
-    sys_b = resampled_scores(metric, system_stats, idx)
+    return paired_bootstraps([(metric, baseline_stats, system_stats)], resamples, seed, confidence)[0]
+
+
+def paired_bootstraps(
+    items: Sequence[tuple[Metric, np.ndarray, np.ndarray]],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+    confidence: float = CONFIDENCE,
+) -> list[PairedTest]:
+    """`paired_bootstrap` of several (metric, baseline stats, system stats) on the same N samples.
+
+    One seeded [B, N] index matrix serves every metric, as `paired_bootstrap` would draw it for each
+    (same n, resamples and seed), so each test equals the one-metric call; the per-sample counts are
+    built once, which makes the 24 POPE metrics of 9,000 answers cost about one metric's time.
+    """
+    if not items:
+        return []
+    n = len(items[0][1])
+    for _, a, b in items:
+        _check_paired(a, b)
+        if len(a) != n:
+            raise ValueError(f"paired statistics differ in samples: {len(a)} vs {n}")
+    idx = resample_indices(n, resamples, seed)  # [B, N]
+    sums = resampled_sums_many([s for _, a, b in items for s in (a, b)], idx)  # [B, K_i] each
+    return [
+        _bootstrap_test(metric, a, b, sums[2 * k], sums[2 * k + 1], seed, confidence)
+        for k, (metric, a, b) in enumerate(items)
+    ]
+
+
+def _bootstrap_test(
+    metric: Metric,
+    baseline_stats: np.ndarray,
+    system_stats: np.ndarray,
+    base_sums: np.ndarray,
+    sys_sums: np.ndarray,
+    seed: int,
+    confidence: float,
+) -> PairedTest:
+    """The paired bootstrap test of one metric from both systems' [B, K] resampled sums."""
+    n, resamples = len(baseline_stats), len(base_sums)
+    base_b = np.asarray(metric.from_sums(base_sums, n), dtype=float)
+    sys_b = np.asarray(metric.from_sums(sys_sums, n), dtype=float)
     base, system = corpus_score(metric, baseline_stats), corpus_score(metric, system_stats)
     deltas = sys_b - base_b  # [B]
     observed = system - base

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vlmadapt.report.load import EvalRun, load_references
+from vlmadapt.evaluate.runs import EvalRun
+from vlmadapt.report.load import load_references
 from vlmadapt.report.tables import TaskGroup
 
 THUMBNAIL_PX = 224

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from vlmadapt.report.load import EvalRun
+from vlmadapt.evaluate.runs import EvalRun
 from vlmadapt.report.tables import Cell, MetricCol, TaskGroup, csv_row
 
 MACRO = "macro"  # the mean over languages; a `lang` value in report.csv

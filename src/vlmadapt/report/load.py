@@ -1,11 +1,9 @@
-"""Reading what the report shows: evaluate output directories, their reference examples, training logs.
+"""Reading what the report shows beside the scores: reference examples and training logs.
 
-An evaluate output directory holds scores.json and per_sample.jsonl (layout in evaluate/base.py). A
-directory given to the report that holds no scores.json but has such directories inside is expanded to
-them, so `vlmadapt report runs/` works. A scores.json over several languages (evaluate/by_language.py)
-also holds each language's metrics under `languages` and their mean under `macro`. Training logs are the
-`log_history` of a transformers `trainer_state.json` or `vlmadapt train`'s metrics.json in the run
-directory or its parent (or their latest checkpoint-N folder).
+The evaluate output directories themselves are read by evaluate/runs.py (`EvalRun`, `load_runs`), the
+module `compare` reads them with. Training logs are the `log_history` of a transformers
+`trainer_state.json` or `vlmadapt train`'s metrics.json in the run directory or its parent (or their
+latest checkpoint-N folder).
 """
 
 from __future__ import annotations
@@ -17,40 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.jsonl import iter_jsonl
-
-
-@dataclass
-class EvalRun:
-    """One evaluate output directory."""
-
-    path: Path
-    scores: dict[str, Any]
-    rows: list[dict[str, Any]]  # per_sample.jsonl, in reference order
-
-    @property
-    def system(self) -> str:
-        return str(self.scores.get("system") or self.path.name)
-
-    @property
-    def group(self) -> tuple[str, str, str]:
-        """(task, scorer, lang): runs with the same group share a table."""
-        s = self.scores
-        return str(s.get("task", "?")), str(s.get("scorer", s.get("task", "?"))), str(s.get("lang", "?"))
-
-    @property
-    def metrics(self) -> dict[str, dict[str, Any]]:
-        return dict(self.scores.get("metrics", {}))
-
-    @property
-    def languages(self) -> dict[str, dict[str, Any]]:
-        """{code: {"n", "counts", "metrics"}} of a run scored per language; {} for one language."""
-        return dict(self.scores.get("languages") or {})
-
-    @property
-    def macro(self) -> dict[str, dict[str, Any]]:
-        """{metric: {"score", "low", "high", "languages", ...}}: the mean over languages; {} for one."""
-        return dict(self.scores.get("macro") or {})
+from vlmadapt.evaluate.runs import EvalRun
 
 
 @dataclass
@@ -59,55 +24,6 @@ class TrainingLog:
     path: Path
     train: list[tuple[float, float]] = field(default_factory=list)  # (step, loss)
     eval: list[tuple[float, float]] = field(default_factory=list)  # (step, eval_loss)
-
-
-def expand_runs(paths: list[Path]) -> list[Path]:
-    """Evaluate output directories: each path itself, or the directories under it that hold scores.json."""
-    found: list[Path] = []
-    for p in paths:
-        if (p / "scores.json").is_file():
-            found.append(p)
-            continue
-        inner = sorted(d.parent for d in p.glob("*/scores.json")) if p.is_dir() else []
-        if not inner:
-            what = "no such directory" if not p.is_dir() else "no scores.json in it or in its subdirectories"
-            raise VlmadaptError(f"{p}: {what}; pass `vlmadapt evaluate` output directories")
-        found.extend(inner)
-    return list(dict.fromkeys(found))
-
-
-def load_eval_run(path: Path) -> EvalRun:
-    scores_path, rows_path = path / "scores.json", path / "per_sample.jsonl"
-    if not rows_path.is_file():
-        raise VlmadaptError(f"{path}: no per_sample.jsonl beside scores.json; re-run `vlmadapt evaluate`")
-    try:
-        scores = json.loads(scores_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise VlmadaptError(f"{scores_path}: not valid JSON: {e}") from None
-    if not isinstance(scores, dict) or not isinstance(scores.get("metrics"), dict):
-        raise VlmadaptError(f"{scores_path}: no 'metrics' mapping; is it a `vlmadapt evaluate` output?")
-    _check_languages(scores, scores_path)
-    rows = [raw for _, raw in iter_jsonl(rows_path) if isinstance(raw, dict)]
-    return EvalRun(path, scores, rows)
-
-
-def _check_languages(scores: dict[str, Any], where: Path) -> None:
-    """The per-language sections, when present, have the layout evaluate writes (run.py)."""
-    languages, macro = scores.get("languages"), scores.get("macro")
-    if languages is None and macro is None:
-        return
-    fix = "re-run `vlmadapt evaluate` to rewrite it"
-    if not isinstance(languages, dict) or not isinstance(macro, dict):
-        raise VlmadaptError(f"{where}: 'languages' and 'macro' must both be mappings; {fix}")
-    for code, part in languages.items():
-        if not isinstance(part, dict) or not isinstance(part.get("metrics"), dict):
-            raise VlmadaptError(f"{where}: languages.{code}: no 'metrics' mapping; {fix}")
-        bad = [name for name, e in part["metrics"].items() if not isinstance(e, dict)]
-        if bad:
-            raise VlmadaptError(f"{where}: languages.{code}.metrics.{bad[0]}: not a mapping; {fix}")
-    bad = [name for name, e in macro.items() if not isinstance(e, dict)]
-    if bad:
-        raise VlmadaptError(f"{where}: macro.{bad[0]}: not a mapping; {fix}")
 
 
 def load_references(run: EvalRun) -> dict[str, Any]:

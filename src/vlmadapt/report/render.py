@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vlmadapt.evaluate.runs import EvalRun
 from vlmadapt.report.charts import Chart
 from vlmadapt.report.examples import ExampleView
 from vlmadapt.report.languages import POOLED, LanguageTable, language_csv_rows, legend
-from vlmadapt.report.load import EvalRun, TrainingLog
+from vlmadapt.report.load import TrainingLog
 from vlmadapt.report.tables import CSV_FIELDS, Cell, MetricCol, TaskGroup, ci_text, csv_rows, delta_text, fmt
 
 

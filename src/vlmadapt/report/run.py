@@ -3,7 +3,7 @@
     vlmadapt report runs/pope-fr-base runs/pope-fr-lora --baseline base --out report/
 
 One table per (task, scorer, language) with systems as rows and each metric's score, 95% bootstrap
-interval and delta against the baseline (with a paired bootstrap test when the systems share examples);
+interval and delta against the baseline, with a paired bootstrap test (evaluate/runs.py, as `compare`);
 for a task scored in several languages, a table of systems x languages with the mean over languages and
 the pooled figure (languages.py); bar charts with interval whiskers and loss curves (PNG and PDF); a
 sample of examples with every system's answer. The HTML page is self-contained (inline CSS, base64
@@ -17,8 +17,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vlmadapt.evaluate.runs import EvalRun, load_runs
 from vlmadapt.evaluate.stats import CONFIDENCE, RESAMPLES, SEED
-from vlmadapt.report.load import EvalRun, TrainingLog, expand_runs, find_training_log, load_eval_run
+from vlmadapt.report.load import TrainingLog, find_training_log
 
 
 class ReportConfig(BaseModel):
@@ -26,16 +27,24 @@ class ReportConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    runs: list[Path] = Field(min_length=1)  # evaluate output directories, or folders holding them
-    out: Path = Path("report")
-    baseline: str | None = None  # a system name; default: the first system of each task
-    image_root: Path | None = None  # default: the image root each run recorded
-    examples: int = Field(default=6, ge=0)  # examples shown per task
-    trials: int = Field(default=RESAMPLES, ge=0)  # paired bootstrap resamples per delta; 0: no tests
-    seed: int = SEED
-    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
-    charts: bool = True
-    title: str = "Evaluation report"
+    runs: list[Path] = Field(
+        min_length=1, description="`vlmadapt evaluate` output directories, or folders holding them."
+    )
+    out: Path = Field(default=Path("report"), description="Folder for report.html, .md, .csv and charts/.")
+    baseline: str | None = Field(
+        default=None, description="System the others are compared with (default: each task's first)."
+    )
+    image_root: Path | None = Field(
+        default=None, description="Image folder for thumbnails (default: the one each run recorded)."
+    )
+    examples: int = Field(default=6, ge=0, description="Examples shown per task.")
+    trials: int = Field(
+        default=RESAMPLES, ge=0, description="Paired bootstrap resamples per delta (0: no tests)."
+    )
+    seed: int = Field(default=SEED, description="Seed of the tests and of the example sample.")
+    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1, description="Interval confidence level.")
+    charts: bool = Field(default=True, description="Draw the charts (PNG and PDF).")
+    title: str = Field(default="Evaluation report", description="Report title.")
 
 
 def run(config: ReportConfig) -> Path:
@@ -50,7 +59,7 @@ def run(config: ReportConfig) -> Path:
     cfg = config
     if cfg.image_root is not None and not cfg.image_root.is_dir():
         raise VlmadaptError(f"--image-root {cfg.image_root}: no such directory")
-    runs = [load_eval_run(p) for p in expand_runs(cfg.runs)]
+    runs = load_runs(cfg.runs)
     groups = build_groups(runs, cfg.baseline, cfg.trials, cfg.seed, cfg.confidence)
     colors = ch.system_colors([r.system for r in runs])
     out = cfg.out

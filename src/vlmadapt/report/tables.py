@@ -1,6 +1,7 @@
 """The report's tables: one per (task, scorer, language), systems as rows, metrics with 95% intervals and
-deltas against a baseline, each delta with a paired bootstrap interval and p-value (evaluate/stats.py)
-when both systems were scored on the same examples with a metric `compare` can rebuild.
+deltas against a baseline, each delta with a paired bootstrap interval and p-value when the metric can be
+rebuilt from its spec. Pairing and testing are evaluate/runs.py's, the same as `vlmadapt compare`'s: a
+system scored on other examples than the baseline gets no deltas, and a note under its table says why.
 
 Metrics named ``KIND@SUBSET`` (POPE splits, ScienceQA subjects; see evaluate/scorers.py) go to a second
 table per task, one row per (subset, system).
@@ -11,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from vlmadapt.errors import VlmadaptError
-from vlmadapt.report.load import EvalRun, slug
+from vlmadapt.evaluate.runs import EvalRun, ExamplesDiffer, line_up, paired_tests, untestable
+from vlmadapt.report.load import slug
 
 
 @dataclass
@@ -169,12 +169,12 @@ def _fill(group: TaskGroup, trials: int, seed: int, confidence: float) -> None:
 def _deltas(
     group: TaskGroup, base: EvalRun, other: EvalRun, trials: int, seed: int, confidence: float
 ) -> None:
-    order = _paired_order(base, other)
-    if order is None:
-        group.notes.append(
-            f"{other.system} was scored on other examples than {base.system}: deltas are unpaired"
-        )
-    testable: list[tuple[str, Any, np.ndarray, np.ndarray]] = []
+    try:
+        pair = line_up(base, other)
+    except ExamplesDiffer as e:
+        group.notes.append(f"no deltas for {other.system} against {base.system}: {e}")
+        return
+    testable = []
     for m in group.metrics:
         cell, ref = group.cells.get((other.system, m.name)), group.cells.get((base.system, m.name))
         if cell is None or ref is None or cell.score is None or ref.score is None:
@@ -183,77 +183,11 @@ def _deltas(
             group.notes.append(f"{m.name}: {other.system} and {base.system} differ in signature; no delta")
             continue
         cell.delta = float(cell.score) - float(ref.score)
-        item = _testable(m.name, base, other, order) if order is not None and trials > 0 else None
-        if item is not None:
-            testable.append(item)
-    for name, (low, high, p) in paired_tests(testable, trials, seed, confidence).items():
+        if trials > 0 and untestable(m.name, [base, other]) is None:
+            testable.append(m.name)
+    for name, t in paired_tests(pair, testable, "bootstrap", trials, seed, confidence).items():
         cell = group.cells[(other.system, name)]
-        cell.delta_low, cell.delta_high, cell.p_value = low, high, p
-
-
-def _paired_order(base: EvalRun, other: EvalRun) -> np.ndarray | None:
-    """Row order lining `other` up with `base`, or None when they hold different examples."""
-    ids_b = [str(r.get("id")) for r in base.rows]
-    ids_o = [str(r.get("id")) for r in other.rows]
-    if set(ids_b) != set(ids_o) or len(ids_b) != len(ids_o):
-        return None
-    pos = {i: k for k, i in enumerate(ids_o)}
-    return np.array([pos[i] for i in ids_b], dtype=int)
-
-
-def _stats(run: EvalRun, name: str) -> np.ndarray | None:
-    try:
-        stats = np.array([r["stats"][name] for r in run.rows], dtype=float)
-    except (KeyError, TypeError, ValueError):
-        return None
-    return stats if stats.ndim == 2 and len(stats) else None
-
-
-def _testable(
-    name: str, base: EvalRun, other: EvalRun, order: np.ndarray
-) -> tuple[str, Any, np.ndarray, np.ndarray] | None:
-    """(name, metric, baseline stats, system stats lined up) when the metric can be rebuilt, else None."""
-    from vlmadapt.evaluate.metrics import metric_from_spec
-
-    spec = base.metrics[name].get("spec")
-    a, b = _stats(base, name), _stats(other, name)
-    if not spec or a is None or b is None or a.shape != b.shape:
-        return None
-    try:
-        metric = metric_from_spec(spec, f"{base.path / 'scores.json'}: metrics.{name}.spec")
-    except VlmadaptError:
-        return None
-    return name, metric, a, b[order]
-
-
-def paired_tests(
-    items: list[tuple[str, Any, np.ndarray, np.ndarray]], trials: int, seed: int, confidence: float
-) -> dict[str, tuple[float, float, float]]:
-    """{metric: (delta low, delta high, p-value)} of a paired bootstrap for several metrics at once.
-
-    The numbers `stats.paired_bootstrap` (and so `vlmadapt compare`) gives metric by metric, from the same
-    seeded index matrix; the resample sums of all metrics' statistics are taken in one product, which
-    makes the 24 POPE metrics of 9,000 answers cost about one metric's time.
-    """
-    from vlmadapt.evaluate.base import corpus_score
-    from vlmadapt.evaluate.stats import interval, resample_indices, resampled_sums
-
-    if not items:
-        return {}
-    n = len(items[0][2])
-    idx = resample_indices(n, trials, seed)  # [B, N]
-    base_sums = resampled_sums(np.concatenate([a for _, _, a, _ in items], axis=1), idx)  # [B, sum K]
-    sys_sums = resampled_sums(np.concatenate([b for _, _, _, b in items], axis=1), idx)
-    out, start = {}, 0
-    for name, metric, a, b in items:
-        cols = slice(start, start + a.shape[1])
-        start += a.shape[1]
-        deltas = np.asarray(metric.from_sums(sys_sums[:, cols], n) - metric.from_sums(base_sums[:, cols], n))
-        observed = corpus_score(metric, b) - corpus_score(metric, a)
-        extreme = np.abs(deltas - deltas.mean()) >= abs(observed) - 1e-9  # as in stats.paired_bootstrap
-        low, high = interval(deltas, confidence)
-        out[name] = (low, high, float((extreme.sum() + 1) / (trials + 1)))
-    return out
+        cell.delta, cell.delta_low, cell.delta_high, cell.p_value = t.delta, t.low, t.high, t.p_value
 
 
 # --- plain-text renderings ------------------------------------------------------------------------------
