@@ -551,3 +551,47 @@ def test_synthesize_sends_a_loading_models_warnings_to_its_log(
         synthesize.run(cfg)
     assert "FutureWarning: `torch_dtype` is deprecated!" in (tmp_path / "qa.jsonl.log").read_text()
     assert "torch_dtype" not in capsys.readouterr().err
+
+
+def _import_study(tmp_path: Path) -> tuple[Path, Path]:
+    src = tmp_path / "pope.json"
+    rows = [
+        {"question_id": i, "image": f"{i}.jpg", "text": "Is there a dog?", "label": "yes"} for i in range(3)
+    ]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        f"name: imports\nout: {tmp_path / 'out'}\nimport:\n  pope: {{format: pope, src: {src}}}\n"
+    )
+    return study, src
+
+
+def test_an_external_file_is_known_by_its_content_not_its_time(tmp_path: Path) -> None:
+    study, src = _import_study(tmp_path)
+    first = run_study(load_study(study), say=_quiet)
+    assert first.ran() == ["import.pope"]
+    os.utime(src, ns=(time.time_ns(), time.time_ns() + 10**9))  # touched: same bytes, a new time
+    assert run_study(load_study(study), say=_quiet).ran() == []
+    src.write_text(src.read_text().replace("dog", "cat"))
+    changed = run_study(load_study(study), say=_quiet)
+    assert changed.ran() == ["import.pope"]
+    assert _step(changed, "import.pope").reason == f"input changed: {src}"
+
+
+def test_prune_deletes_this_studys_directories_that_no_stage_uses(tmp_path: Path) -> None:
+    study, src = _import_study(tmp_path)
+    old = run_study(load_study(study), say=_quiet).result("import.pope").parent
+    src.write_text(src.read_text().replace("dog", "cat"))
+    other = tmp_path / "out" / "import" / "theirs-0123456789ab"  # not this study's: left alone
+    other.mkdir(parents=True)
+    (other / "stage.json").write_text(json.dumps({"study": "/elsewhere/study.yaml"}))
+    lines: list[str] = []
+    plan = run_study(load_study(study), dry_run=True, prune=True, say=lines.append)
+    assert f"prunable {old}" in lines
+    assert old.is_dir()  # a dry run deletes nothing
+    new = run_study(load_study(study), prune=True, say=lines.append)
+    assert not old.exists() and other.is_dir()
+    assert new.result("import.pope").is_file()
+    assert plan.ran() == ["import.pope"]
+    with pytest.raises(ConfigError, match="--prune needs every stage"):
+        run_study(load_study(study), only="import", prune=True, say=_quiet)

@@ -3,7 +3,9 @@
 A stage's directory is `OUT/<stage>/<name>-<key>`, the key a hash of its config (references as written,
 output fields as placeholders) and of its inputs' content: the content hash each upstream stage recorded
 when it finished, or the size and time of an external file. So an unchanged stage is found done and
-skipped, and a change re-runs the stages downstream of it and no others. The content hash leaves out
+skipped, and a change re-runs the stages downstream of it and no others. An external file is known by
+its content (sha256, kept in `OUT/.stamps.json` under its size and time, so a file is read again only
+when either changes); a folder (images, model weights) by its size and time. The content hash leaves out
 what differs between two runs that made the same results (timestamps, logs, provenance, intermediate
 checkpoints: `content_hash`), so a stage run again with the same outcome leaves its downstream cached.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,13 +66,18 @@ def run_study(
     dry_run: bool = False,
     only: str | None = None,
     start: str | None = None,
+    prune: bool = False,
     say: Callable[[str], None] = print,
 ) -> StudyRun:
-    """Run (or, with `dry_run`, plan) the study into `out`; `only` / `start` select stages by name."""
+    """Run (or, with `dry_run`, plan) the study into `out`; `only` / `start` select stages by name.
+
+    `prune` then deletes this study's stage directories that its current stages no longer use (earlier
+    configs, stopped runs of them); with `dry_run` it lists them.
+    """
     root = Path(out or study.out or Path("runs") / study.name).resolve()
     selected = _select(study, only, start)
     state = StudyRun(study, root)
-    layout = Layout(root, study.nodes)
+    layout = Layout(root, study.nodes, save_stamps=not dry_run)
     ready: set[str] = set()  # stages whose outputs are there: cached, or run just now
     resuming: set[str] = set()  # (dry run) stages that resume, or wait only on stages that resume
     for node in study.nodes.values():
@@ -90,7 +98,36 @@ def run_study(
         elif not dry_run and step.dir is not None:
             _execute(node, step.dir, layout, study)
             ready.add(node.id)
+    if prune:
+        if only or start or any(s.dir is None for s in state.steps):
+            raise ConfigError("--prune needs every stage's directory: run the whole study (no --only/--from)")
+        for folder in stale_dirs(state):
+            say(f"{'prunable' if dry_run else 'pruned':<8} {folder}")
+            if not dry_run:
+                shutil.rmtree(folder)
     return state
+
+
+def stale_dirs(state: StudyRun) -> list[Path]:
+    """Stage directories under the study's output that this study made and its current stages do not use.
+
+    A directory counts as this study's when its `stage.json` names the same study file; directories of
+    other studies sharing the folder, and anything else, are left alone.
+    """
+    current = {s.dir.resolve() for s in state.steps if s.dir is not None}
+    mine = str(state.study.path.resolve())
+    stale = []
+    for started in sorted(state.out.glob(f"*/*/{STARTED}")):
+        folder = started.parent.resolve()
+        if folder in current:
+            continue
+        try:
+            origin = json.loads(started.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if origin.get("study") == mine:
+            stale.append(folder)
+    return stale
 
 
 def _line(step: Step) -> str:
@@ -126,7 +163,12 @@ class Layout:
 
     root: Path
     nodes: dict[str, Node]
+    save_stamps: bool = True  # a dry run hashes external files but writes nothing
+    stamps: Stamps = field(init=False)
     _records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.stamps = Stamps(self.root / ".stamps.json", save=self.save_stamps)
 
     def inputs(self, node: Node) -> dict[str, str]:
         """Reference text -> content hash of the upstream output, or a stamp of an external file."""
@@ -136,7 +178,7 @@ class Layout:
                 if isinstance(item, Ref):
                     found[item.text] = self.record(item.node)["content"]
                 else:
-                    found[item] = _stamp(Path(item))
+                    found[item] = self.stamps.stamp(Path(item))
         return found
 
     def folder(self, node: Node, inputs: dict[str, str] | None = None) -> Path:
@@ -215,13 +257,45 @@ def _diff(a: Any, b: Any, where: str = "") -> list[str]:
 
 
 def _stamp(path: Path) -> str:
-    """An external input: its size and modification time (hashing a dataset or 7B weights on every run would
-    not pay); a hub id or a path that is not here stays its text, which the config hash already holds."""
+    """A folder (images, 7B weights: hashing them on every run would not pay): its size and modification
+    time; a hub id or a path that is not here stays "absent", its text being in the config hash already."""
     try:
         st = path.stat()
     except OSError:
         return "absent"
     return f"{'dir' if path.is_dir() else 'file'}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class Stamps:
+    """External files by content: sha256, computed once per (size, mtime) and kept in a JSON file.
+
+    A touched file (same bytes, new time) is hashed again and keeps its key; an edited one gets a new key
+    even if its size and time were restored.
+    """
+
+    def __init__(self, path: Path, *, save: bool = True) -> None:
+        self.path, self.save = path, save
+        try:
+            self.known: dict[str, list[Any]] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            self.known = {}
+
+    def stamp(self, path: Path) -> str:
+        if not path.is_file():
+            return _stamp(path)
+        st = path.stat()
+        key, seen = str(path.resolve()), [st.st_size, st.st_mtime_ns]
+        entry = self.known.get(key)
+        if entry is None or entry[:2] != seen:
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+            entry = self.known[key] = [*seen, digest.hexdigest()]
+            if self.save:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                write_json(self.path, self.known)
+        return f"sha256:{entry[2]}"
 
 
 # -- running one stage -----------------------------------------------------------------------------------
