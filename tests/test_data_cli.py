@@ -109,7 +109,7 @@ def test_unknown_format_and_bad_options_exit_2(tmp_path: Path, cli: Cli) -> None
     code, _, err = cli(["data", "import", "coco", src, str(tmp_path / "o.jsonl")])
     _assert_user_error(code, err, "unknown import format 'coco'; known: cvqa, flickr30k, llava, marvl")
     code, _, err = cli(["data", "import", "pope", src, str(tmp_path / "o.jsonl"), "--on-error", "x"])
-    _assert_user_error(code, err, "--on-error must be 'raise' or 'skip', not 'x'")
+    _assert_user_error(code, err, "import: on_error: Input should be 'raise' or 'skip', not 'x'")
     code, _, err = cli(["data", "import", "pope", src, str(tmp_path / "o.jsonl"), "--split", "val"])
     _assert_user_error(code, err, "no item has split 'val'; splits in this file: random")
 

@@ -79,6 +79,8 @@ def build_config(model: type[C], data: dict[str, Any], source: str = "config") -
         first = e.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         msg = first["msg"]
+        if first["type"] in ("literal_error", "enum"):
+            msg = f"{msg}, not {first['input']!r}"
         if first["type"] == "extra_forbidden":
             msg = f"unknown key; known keys here: {', '.join(_known_keys(model, first['loc']))}"
         raise ConfigError(f"{source}: {key}: {msg}") from None

@@ -18,18 +18,34 @@ class ServeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    data: Path  # translated examples (from `translate`) or synthesized QA (from `synthesize`)
-    sample: int = Field(default=300, ge=1)  # items to audit (all of them when the data is smaller)
-    stratify: str = "tier"  # tier | task | lang | meta.<key> | none
-    quality: Path | None = None  # `vlmadapt quality` output with automatic tiers; default DATA.quality.jsonl
-    seed: int = 12345  # the sample and its assignment to annotators
-    double_share: float = Field(default=0.2, ge=0.0, le=1.0)  # share of items rated by two annotators
-    annotators: list[str] = Field(default_factory=list)  # names; each gets a token printed once
-    tokens: Path | None = None  # or a file of `name token` lines (tokens chosen by you)
-    db: Path | None = None  # default: audit.sqlite beside the data
-    host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=0, le=65535)
-    images: Path | None = None  # image root; default: the data's folder
+    data: Path = Field(
+        description="Translated examples (from `translate`) or synthesized QA (from `synthesize`)."
+    )
+    sample: int = Field(
+        default=300, ge=1, description="Items to audit (all of them when the data is smaller)."
+    )
+    stratify: str = Field(
+        default="tier",
+        description="tier (automatic, from `vlmadapt quality`), task, lang, meta.<key> or none.",
+    )
+    quality: Path | None = Field(
+        default=None,
+        description="`vlmadapt quality` output with automatic tiers; default DATA.quality.jsonl.",
+    )
+    seed: int = Field(default=12345, description="Seed of the sample and of who rates what.")
+    double_share: float = Field(
+        default=0.2, ge=0.0, le=1.0, description="Share of items rated by two annotators."
+    )
+    annotators: list[str] = Field(
+        default_factory=list, description="Annotator names; each gets a login link, printed once."
+    )
+    tokens: Path | None = Field(
+        default=None, description="Or a file of `name token` lines (tokens chosen by you)."
+    )
+    db: Path | None = Field(default=None, description="Audit database (default: audit.sqlite beside DATA).")
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8765, ge=0, le=65535, description="Port to listen on.")
+    images: Path | None = Field(default=None, description="Image folder (default: DATA's folder).")
 
     @field_validator("annotators")
     @classmethod
@@ -71,8 +87,8 @@ class StatsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    db: Path
-    out: Path | None = None  # default: DB with .stats.json
+    db: Path = Field(description="Audit database written by `vlmadapt audit serve`.")
+    out: Path | None = Field(default=None, description="JSON output (default: DB with .stats.json).")
 
     def out_path(self) -> Path:
         return self.out or self.db.with_name(self.db.stem + ".stats.json")
@@ -83,8 +99,14 @@ class ExportConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    db: Path
-    out: Path
-    keep: list[Rating] = Field(default_factory=lambda: list[Rating](["high"]), min_length=1)
-    labels: Path | None = None  # `{id, tier}` JSONL for `vlmadapt quality --labels`
-    data: Path | None = None  # default: the data file the audit was started on
+    db: Path = Field(description="Audit database written by `vlmadapt audit serve`.")
+    out: Path = Field(description="Kept records (.jsonl).")
+    keep: list[Rating] = Field(
+        default_factory=lambda: list[Rating](["high"]),
+        min_length=1,
+        description="Consensus tiers to keep: high, or high,moderate.",
+    )
+    labels: Path | None = Field(
+        default=None, description="`{id, tier}` JSONL for `vlmadapt quality --labels`."
+    )
+    data: Path | None = Field(default=None, description="Default: the data file the audit was started on.")

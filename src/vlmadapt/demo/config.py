@@ -15,24 +15,40 @@ class DemoConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    out: Path = Path("demo-out")
-    lang: Literal["ro", "fr"] = "ro"
-    # Toy-world images, test_images of them the test split. Images are free here; with 640 training
-    # images the English model memorised them (training loss 0.04) without answering the test better.
-    images: int = Field(default=3000, ge=20)
-    test_images: int = Field(default=160, ge=5)
-    seed: int = 0
-    # Share of the target-language training records whose translation is corrupted (untranslated
-    # answers, mistranslated answers): the French study's noisy-MT finetuning, in small.
-    mt_noise: float = Field(default=0.0, ge=0, le=1)
-    # The English model: vision warm-up steps, then pretraining steps (8 conversations each); then the
-    # LoRA steps (batch_size single questions each) of every adapted system.
-    vision_steps: int = Field(default=300, ge=0)
-    pretrain_steps: int = Field(default=1000, ge=1)
-    lora_steps: int = Field(default=600, ge=1)
-    lora_lr: float = Field(default=3e-3, gt=0)  # tiny models want more than the 7B recipes' 2e-4
-    batch_size: int = Field(default=32, ge=1)
-    cache: Path | None = None  # where the English model is kept (cache_dir)
+    out: Path = Field(default=Path("demo-out"), description="Where everything goes.")
+    lang: Literal["ro", "fr"] = Field(default="ro", description="Target language.")
+    # Images are free here; with 640 training images the English model memorised them (training loss
+    # 0.04) without answering the test better.
+    images: int = Field(
+        default=3000, ge=20, description="Toy-world images, test_images of them the test split."
+    )
+    test_images: int = Field(default=160, ge=5, description="Images of the test split.")
+    seed: int = Field(default=0, description="Seed of the world and of every training run.")
+    mt_noise: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Share of the training translations to corrupt (untranslated or mistranslated "
+        "answers, the French study's noisy MT): adds lora-<lang>-noisy.",
+    )
+    vision_steps: int = Field(default=300, ge=0, description="The English model's vision warm-up steps.")
+    pretrain_steps: int = Field(
+        default=1000, ge=1, description="The English model's pretraining steps (8 conversations each)."
+    )
+    lora_steps: int = Field(
+        default=600, ge=1, description="Steps of every LoRA arm (batch_size questions each)."
+    )
+    lora_lr: float = Field(
+        default=3e-3,
+        gt=0,
+        description="LoRA learning rate (tiny models want more than the 7B recipes' 2e-4).",
+    )
+    batch_size: int = Field(default=32, ge=1, description="Questions per LoRA step.")
+    cache: Path | None = Field(
+        default=None,
+        description="Where the English model is kept (default: $VLMADAPT_CACHE/demo, else "
+        "~/.cache/vlmadapt/demo).",
+    )
 
     @model_validator(mode="after")
     def _test_split_fits(self) -> DemoConfig:

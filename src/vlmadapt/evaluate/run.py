@@ -43,24 +43,42 @@ class EvaluateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    predictions: Path
-    references: Path
-    task: str  # a scorer name (pope, scienceqa, textvqa, open_vqa, caption) or a record task it scores
-    lang: str | None = None  # default: the references' language
-    out: Path | None = None  # default: <predictions dir>/eval-<system>-<task>
-    system: str | None = None  # default: the predictions file's name (its folder's, for predictions.jsonl)
-    allow_missing: bool = False
-    split: str | None = None  # score only the references whose meta.split is this (predict's `split`)
-    image_root: Path | None = None
-    resamples: int = Field(default=RESAMPLES, ge=0)
-    seed: int = SEED
-    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1)
-    # BERTScore (open_vqa): a local model directory or hub id, and the layer to read. None: the language
-    # pack's (metrics.bertscore_model; bert-base-multilingual-cased, layer 9, for ro/fr). The model must be
-    # a local directory, in the Hugging Face cache, or on a reachable hub: else a one-line error, at once.
-    bertscore: bool = True
-    bertscore_model: str | None = None
-    bertscore_layers: int | None = Field(default=None, ge=1)
+    predictions: Path = Field(description="Predictions (.jsonl) from `vlmadapt predict`.")
+    references: Path = Field(description="Reference examples (.jsonl or .parquet).")
+    task: str = Field(description="Scorer: pope, scienceqa, textvqa, open_vqa, caption (or a record task).")
+    lang: str | None = Field(
+        default=None,
+        description="Language (default: the references'; several languages are scored per language).",
+    )
+    out: Path | None = Field(
+        default=None, description="Output directory (default: <predictions dir>/eval-<system>-<task>)."
+    )
+    system: str | None = Field(
+        default=None,
+        description="System name shown in reports and compare (default: the predictions file's name, "
+        "its folder's for predictions.jsonl).",
+    )
+    allow_missing: bool = Field(
+        default=False, description="Score examples without a prediction as empty (counted as missing)."
+    )
+    split: str | None = Field(
+        default=None, description="Score only the references whose meta.split is this (predict's split)."
+    )
+    image_root: Path | None = Field(default=None, description="Image folder, recorded for the report.")
+    resamples: int = Field(default=RESAMPLES, ge=0, description="Bootstrap resamples for the 95% intervals.")
+    seed: int = Field(default=SEED, description="Bootstrap seed.")
+    confidence: float = Field(default=CONFIDENCE, gt=0, lt=1, description="Interval confidence level.")
+    # The BERTScore model must be a local directory, in the Hugging Face cache, or on a reachable hub:
+    # else a one-line error, at once.
+    bertscore: bool = Field(default=True, description="Compute BERTScore (open_vqa).")
+    bertscore_model: str | None = Field(
+        default=None,
+        description="BERTScore model: local directory or hub id (default: the language pack's "
+        "metrics.bertscore_model; bert-base-multilingual-cased, layer 9, for ro/fr).",
+    )
+    bertscore_layers: int | None = Field(
+        default=None, ge=1, description="Layer to read (needed with a local --bertscore-model)."
+    )
 
     def system_name(self) -> str:
         if self.system:

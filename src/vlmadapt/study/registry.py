@@ -71,8 +71,8 @@ STAGES: dict[str, Stage] = {
         Stage("english", f"{_S}:EnglishConfig", f"{_S}:run_english", ("world",), {"out": ""}, many=False),
         Stage(
             "import",
-            f"{_S}:ImportConfig",
-            f"{_S}:run_import",
+            "vlmadapt.data.run:ImportConfig",
+            "vlmadapt.data.run:run",
             ("src", "image_root"),
             {"dest": "examples.jsonl"},
         ),

@@ -1,5 +1,5 @@
-"""The configs and entry functions of the stages that had none: the toy world, the toy English model, MT
-noise on a training file and `data import`. Each is `run(config) -> Path`, like every other stage.
+"""The configs and entry functions of the demo's own stages: the toy world, the toy English model and MT
+noise on a training file. Each is `run(config) -> Path`, like every other stage.
 """
 
 from __future__ import annotations
@@ -127,36 +127,3 @@ def run_noise(cfg: NoiseConfig) -> Path:
     path, counts = add_mt_noise(cfg.input, cfg.share, cfg.seed, cfg.out)
     write_json(sidecar(cfg.out), {"errors": counts, **provenance(cfg.model_dump(mode="json"))})
     return path
-
-
-class ImportConfig(BaseModel):
-    """`vlmadapt data import` as a config: `import_dataset`'s arguments, defaults as there."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    format: str  # a key of data.IMPORTERS (flickr30k, llava, scienceqa, textvqa, pope, roqa, ...)
-    src: Path  # the source file or folder, in its original layout
-    dest: Path  # examples (.jsonl or .parquet)
-    image_root: Path | None = None
-    lang: str = "en"
-    split: str | None = None
-    on_error: Literal["raise", "skip"] = "raise"
-
-
-def run_import(cfg: ImportConfig) -> Path:
-    """Import `cfg.src` into `cfg.dest` and record what produced it beside it (`DEST.provenance.json`)."""
-    from vlmadapt.data import import_dataset
-    from vlmadapt.provenance import sidecar
-
-    result = import_dataset(
-        cfg.format,
-        cfg.src,
-        cfg.dest,
-        image_root=cfg.image_root,
-        lang=cfg.lang,
-        split=cfg.split,
-        on_error=cfg.on_error,
-    )
-    counts = {"written": result.written, "rejected": result.rejected, "images": result.images}
-    write_json(sidecar(cfg.dest), {"result": counts, **provenance(cfg.model_dump(mode="json"))})
-    return cfg.dest

@@ -132,16 +132,20 @@ class OptimSpec(_Strict):
 class TrainConfig(_Strict):
     """Everything `vlmadapt train` needs. `stages` (if any) are partial configs merged over this one."""
 
-    output_dir: Path
+    output_dir: Path = Field(description="Where the adapter (or model), logs and checkpoints go.")
     model: ModelSpec = ModelSpec()
     assemble: AssembleSpec | None = None
     data: DataSpec
     lora: LoraSpec | None = LoraSpec()  # null: no adapters (e.g. projector pretraining)
-    trainable: list[Group] = Field(default_factory=list)  # groups trained in full, not through adapters
+    trainable: list[Group] = Field(
+        default_factory=list, description="Module groups trained in full, not through adapters."
+    )
     train: OptimSpec = OptimSpec()
-    merge: bool = False  # also write the adapter merged into the base model under output_dir/merged
+    merge: bool = Field(
+        default=False, description="Also write the adapter merged into the base model, in OUTPUT_DIR/merged."
+    )
     stages: list[dict[str, Any]] = Field(default_factory=list)
-    name: str | None = None  # a stage's name
+    name: str | None = Field(default=None, description="A stage's name (in a staged recipe).")
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
