@@ -8,6 +8,7 @@ The demo is `vlmadapt run` on the shipped study, so each output lives in OUT/<st
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 
 from vlmadapt.demo import DemoConfig, run
 from vlmadapt.demo.run import overrides, study_file
+from vlmadapt.errors import VlmadaptError
 from vlmadapt.jsonl import iter_jsonl, read_records
 from vlmadapt.records import Example
 
@@ -204,8 +206,9 @@ def test_the_shipped_study_and_the_readme_table_name_the_same_systems() -> None:
 def test_the_shipped_studies_hold_the_demo_defaults() -> None:
     for lang in ("ro", "fr"):
         study = yaml.safe_load(study_file(lang).read_text(encoding="utf-8"))
-        assert study["world"] == {"images": 3000, "test_images": 160, "seed": 0, "langs": ["en", lang]}
-        assert study["english"] == {"world": "world", "vision_steps": 300, "pretrain_steps": 1000, "seed": 0}
+        world = {"images": 3440, "test_images": 600, "exists": 2, "seed": 0, "langs": ["en", lang]}
+        assert study["world"] == world
+        assert study["english"] == {"world": "world", "vision_steps": 300, "pretrain_steps": 1500, "seed": 0}
         assert study["noise"] == {lang: {"input": f"world.{lang}.train-qa", "share": 0.3, "seed": 0}}
         for arm in (f"lora-{lang}", f"lora-{lang}-noisy"):
             train = study["train"][arm]
@@ -214,27 +217,72 @@ def test_the_shipped_studies_hold_the_demo_defaults() -> None:
             assert (train["train"]["max_steps"], train["train"]["batch_size"]) == (600, 32)
             assert (train["train"]["lr"], train["train"]["seed"]) == (3e-3, 0)
     d = DemoConfig()
-    assert (d.images, d.test_images, d.seed, d.vision_steps, d.pretrain_steps) == (3000, 160, 0, 300, 1000)
+    assert (d.images, d.test_images, d.seed, d.vision_steps, d.pretrain_steps) == (3440, 600, 0, 300, 1500)
     assert (d.lora_steps, d.batch_size, d.lora_lr, d.mt_noise) == (600, 32, 3e-3, 0.0)
 
 
 def test_demo_options_become_study_overrides(tmp_path: Path) -> None:
     assert overrides(DemoConfig(cache=tmp_path)) == [f"english.cache={tmp_path}"]
-    cfg = DemoConfig(lang="fr", images=400, lora_steps=50, batch_size=8, mt_noise=0.25, seed=3)
+    cfg = DemoConfig(lang="fr", images=1200, lora_steps=50, batch_size=8, mt_noise=0.25, seed=3)
     cfg.cache = tmp_path
-    assert overrides(cfg) == [
-        "world.images=400",
-        f"english.cache={tmp_path}",
-        "world.seed=3",
+    head = ["world.images=1200", f"english.cache={tmp_path}"]
+    arms = [
+        "noise.fr.share=0.25",
+        *[f"train.{arm}.{k}" for arm in ("lora-fr", "lora-fr-noisy")
+          for k in ("train.max_steps=50", "train.batch_size=8", "data.limit=400")],
+    ]  # fmt: skip
+    seeds = [
         "english.seed=3",
         "noise.fr.seed=3",
         "train.lora-fr.train.seed=3",
         "train.lora-fr-noisy.train.seed=3",
-        "noise.fr.share=0.25",
-        "train.lora-fr.train.max_steps=50",
-        "train.lora-fr.train.batch_size=8",
-        "train.lora-fr.data.limit=400",
-        "train.lora-fr-noisy.train.max_steps=50",
-        "train.lora-fr-noisy.train.batch_size=8",
-        "train.lora-fr-noisy.data.limit=400",
     ]
+    assert overrides(cfg) == [*head, *seeds, *arms]
+    # the world has its own seed: the training seed leaves it alone
+    assert overrides(cfg.model_copy(update={"seed": 0, "world_seed": 5})) == [*head, "world.seed=5", *arms]
+
+
+def _fake_demo(out: Path, figures: dict[str, tuple[float, float]]) -> None:
+    """A demo folder's finished evaluate runs: {system: (open VQA exact match, yes/no accuracy)}."""
+    for system, (open_vqa, yes_no) in figures.items():
+        for scorer, metric, value in (("open_vqa", "exact_match", open_vqa), ("pope", "accuracy", yes_no)):
+            run = out / "evaluate" / f"{system}-{scorer}-0123456789ab"
+            run.mkdir(parents=True)
+            scores = {"system": system, "scorer": scorer, "metrics": {metric: {"score": value / 100}}}
+            (run / "scores.json").write_text(json.dumps(scores))
+            (run / "stage.done.json").write_text("{}")
+
+
+def test_seeds_run_one_demo_each_and_tabulate_mean_and_spread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vlmadapt.demo.seeds import run_seeds
+
+    run_module = importlib.import_module("vlmadapt.demo.run")  # the package's `run` is the function
+
+    ran: list[DemoConfig] = []
+    draws = {0: (80.0, 90.0), 1: (81.0, 89.0), 2: (79.5, 95.0)}
+
+    def fake_run(cfg: DemoConfig) -> Path:
+        ran.append(cfg)
+        lora, yes_no = draws[cfg.seed]
+        _fake_demo(cfg.out, {"translate-test": (70.0, yes_no), "lora-ro": (lora, 60.0)})
+        return cfg.out
+
+    monkeypatch.setattr(run_module, "run", fake_run)
+    table = run_seeds(DemoConfig(out=tmp_path, seeds=[0, 1, 2], lora_steps=50), say=lambda _: None)
+    assert [(c.seed, c.out, c.lora_steps, c.seeds) for c in ran] == [
+        (s, tmp_path / f"seed-{s}", 50, []) for s in (0, 1, 2)
+    ]
+    text = table.read_text()
+    assert "| translate-test | 70.0 / 70.0 / 70.0 | 70.0 | 0.0 | 90.0 / 89.0 / 95.0 | 91.3 | 6.0 |" in text
+    assert "| lora-ro | 80.0 / 81.0 / 79.5 | 80.2 | 1.5 | 60.0 / 60.0 / 60.0 | 60.0 | 0.0 |" in text
+    assert "open VQA exact match: widest spread 1.5 points (goal: at most 2); the same order" in text
+    assert "yes/no accuracy: widest spread 6.0 points (goal: at most 2); the same order" in text
+
+
+def test_seed_figures_need_a_finished_demo(tmp_path: Path) -> None:
+    from vlmadapt.demo.seeds import figures
+
+    with pytest.raises(VlmadaptError, match="no finished evaluate runs"):
+        figures(tmp_path)

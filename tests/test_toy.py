@@ -9,6 +9,7 @@ import pytest
 
 from vlmadapt.data.toy import Shape, answer, caption, generate_world, noun_phrase, question
 from vlmadapt.jsonl import read_records
+from vlmadapt.records import Example, Task
 
 
 @pytest.mark.parametrize(
@@ -71,3 +72,18 @@ def test_same_seed_same_world(tmp_path: Path) -> None:
     b = generate_world(tmp_path / "b", n_images=5, seed=7, langs=("ro",))["ro"].read_text()
     assert a == b
     assert {json.loads(line)["lang"] for line in a.splitlines()} == {"ro"}
+
+
+def test_two_existence_pairs_per_image_stay_balanced_and_distinct(tmp_path: Path) -> None:
+    from collections import Counter
+
+    paths = generate_world(tmp_path, n_images=40, seed=5, langs=("en",), exists=2)
+    rows = [r for r in read_records(paths["en"], Example) if r.task == Task.yes_no]
+    by_image: dict[str, list[Example]] = {}
+    for r in rows:
+        by_image.setdefault(str(r.image), []).append(r)
+    for image, questions in by_image.items():
+        answers = Counter(q.answers[0] for q in questions)
+        assert answers["yes"] == answers["no"] and answers["yes"] in (1, 2), image
+        assert len({q.question for q in questions}) == len(questions), image  # never asked twice
+    assert sum(len(q) == 4 for q in by_image.values()) > len(by_image) / 2  # most scenes show two objects

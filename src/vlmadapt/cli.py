@@ -363,6 +363,13 @@ def demo_cmd(cfg: DemoConfig) -> None:
     on the shipped study (its path is printed), English model cached, these options as its overrides."""
     from vlmadapt.demo import run
 
+    if cfg.seeds:
+        from vlmadapt.demo.seeds import run_seeds
+
+        table = run_seeds(cfg, say=err.print)
+        out.print(table.read_text(encoding="utf-8"), markup=False, highlight=False)
+        out.print(f"wrote {table}")
+        return
     path = run(cfg)
     out.print(f"report: {path / 'report.html'} (also report.md, report.csv, charts/)")
 

@@ -189,11 +189,14 @@ def _star_points(cx: float, cy: float, r: float) -> list[tuple[float, float]]:
 
 
 # --- questions per scene ----------------------------------------------------------------------------------
-def scene_items(shapes: list[Shape], rng: random.Random) -> Iterator[tuple[str, Shape | None, str, str]]:
+def scene_items(
+    shapes: list[Shape], rng: random.Random, exists: int = 1
+) -> Iterator[tuple[str, Shape | None, str, str]]:
     """(kind, target, shape, colour) for every question asked about a scene.
 
     Colour and position questions name a shape that is unique in the scene; shape questions name a unique
-    colour; each scene gets one present and one absent existence question, so yes/no is balanced.
+    colour; each scene gets `exists` present and as many absent existence questions (fewer when it shows
+    fewer distinct objects), so yes/no is balanced.
     """
     yield "count", None, "", ""
     for s in shapes:
@@ -202,21 +205,21 @@ def scene_items(shapes: list[Shape], rng: random.Random) -> Iterator[tuple[str, 
             yield "position", s, s.shape, s.colour
         if sum(o.colour == s.colour for o in shapes) == 1:
             yield "shape", s, s.shape, s.colour
-    present = rng.choice(shapes)
-    yield "exists", present, present.shape, present.colour
-    absent = rng.choice(
-        [
-            (sh, c)
-            for sh in SHAPES
-            for c in COLOURS
-            if not any(o.shape == sh and o.colour == c for o in shapes)
-        ]
-    )
-    yield "exists", None, absent[0], absent[1]
+    distinct = list({(s.shape, s.colour): s for s in shapes}.values())
+    n = min(exists, len(distinct))
+    # One draw when n == 1, as before: a world of one existence pair per image stays the same.
+    present = [rng.choice(shapes)] if n == 1 else rng.sample(distinct, n)
+    for p in present:
+        yield "exists", p, p.shape, p.colour
+    missing = [
+        (sh, c) for sh in SHAPES for c in COLOURS if not any(o.shape == sh and o.colour == c for o in shapes)
+    ]
+    for sh, c in [rng.choice(missing)] if n == 1 else rng.sample(missing, n):
+        yield "exists", None, sh, c
 
 
 def scene_examples(
-    image: str, shapes: list[Shape], lang: str, split: str, rng: random.Random
+    image: str, shapes: list[Shape], lang: str, split: str, rng: random.Random, exists: int = 1
 ) -> list[Example]:
     meta = {"split": split, "world": "toy"}
     out = [
@@ -231,7 +234,7 @@ def scene_examples(
             meta,
         )
     ]
-    for i, (kind, target, shape, colour) in enumerate(scene_items(shapes, rng)):
+    for i, (kind, target, shape, colour) in enumerate(scene_items(shapes, rng, exists)):
         task = Task.yes_no if kind == "exists" else Task.open_vqa
         q, a = question(lang, kind, shape, colour), answer(lang, kind, target, shapes)
         src = (
@@ -272,8 +275,11 @@ def generate_world(
     langs: tuple[str, ...] = LANGS,
     image_size: tuple[int, int] = (112, 56),
     test_share: float = 0.2,
+    exists: int = 1,
 ) -> dict[str, Path]:
     """Draw `n_images` scenes into `out_dir/images/` and write `out_dir/<lang>.jsonl` for each language.
+
+    Each image gets `exists` present and as many absent existence (yes/no) questions.
 
     The same seed gives the same images and questions in every language, so `fr.jsonl` and `ro.jsonl` are
     exact translations of `en.jsonl`, id for id. What each image shows is in `out_dir/scenes.jsonl`
@@ -300,7 +306,7 @@ def generate_world(
     for lang in langs:
         records = []
         for image, shapes, split, qseed in scenes:  # same question draws in every language
-            records.extend(scene_examples(image, shapes, lang, split, random.Random(qseed)))
+            records.extend(scene_examples(image, shapes, lang, split, random.Random(qseed), exists))
         paths[lang] = write_jsonl(out_dir / f"{lang}.jsonl", records)
     return paths
 

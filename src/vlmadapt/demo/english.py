@@ -60,6 +60,8 @@ def english_model(
         return _build(world, out, vision_steps, pretrain_steps, seed, say)
     settings = {
         "train_images": [image for image, (split, _) in read_scenes(world).items() if split == "train"],
+        # what it is asked about them (the world's questions per image are a setting too)
+        "english_records": hashlib.sha256((world / "en.jsonl").read_bytes()).hexdigest(),
         "vision_steps": vision_steps,
         "pretrain_steps": pretrain_steps,
         "batch_size": CHATS_PER_BATCH,

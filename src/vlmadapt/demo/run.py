@@ -43,8 +43,10 @@ def overrides(cfg: DemoConfig) -> list[str]:
         if getattr(cfg, key) != getattr(default, key):
             sets.append(f"english.{key}={getattr(cfg, key)}")
     sets.append(f"english.cache={cfg.cache_dir()}")
+    if cfg.world_seed != default.world_seed:
+        sets.append(f"world.seed={cfg.world_seed}")
     if cfg.seed != default.seed:
-        sets += [f"world.seed={cfg.seed}", f"english.seed={cfg.seed}"]
+        sets.append(f"english.seed={cfg.seed}")
         sets += [f"noise.{lang}.seed={cfg.seed}"] if cfg.mt_noise > 0 else []
         sets += [f"train.{arm}.train.seed={cfg.seed}" for arm in arms]
     if cfg.mt_noise > 0:
