@@ -21,6 +21,7 @@ from vlmadapt.bench.cli import bench_app
 from vlmadapt.config import build_config
 from vlmadapt.errors import VlmadaptError
 from vlmadapt.options import Commands
+from vlmadapt.study.registry import STAGES  # the stages' configs: the study runner reads the same
 
 if TYPE_CHECKING:  # the configs load when their command runs: `vlmadapt --help` imports no stage
     from vlmadapt.audit.config import ExportConfig, ServeConfig, StatsConfig
@@ -140,7 +141,7 @@ def languages_show(
 
 @data_app.config_command(
     "import",
-    "vlmadapt.data.run:ImportConfig",
+    STAGES["import"].config,
     arguments=("format", "src", "dest"),
     aliases={"rejects": "rejects"},
 )
@@ -199,7 +200,7 @@ def models_tiny(
     out.print(f"saved a tiny {family} model and processor to {path}")
 
 
-@app.config_command("evaluate", "vlmadapt.evaluate.run:EvaluateConfig", arguments=("predictions",))
+@app.config_command("evaluate", STAGES["evaluate"].config, arguments=("predictions",))
 def evaluate_cmd(cfg: EvaluateConfig) -> None:
     """Score predictions against references: scores.json (with 95% intervals) and per_sample.jsonl."""
     import json
@@ -228,7 +229,7 @@ def compare_cmd(cfg: CompareConfig) -> None:
 
 @app.config_command(
     "predict",
-    "vlmadapt.predict.run:PredictConfig",
+    STAGES["predict"].config,
     aliases={"mt": "mt.name", "max-new-tokens": "generation.max_new_tokens"},
 )
 def predict_cmd(cfg: PredictConfig) -> None:
@@ -243,7 +244,7 @@ _BACKEND = {"backend": "backend.name", "model": "backend.model", "url": "backend
 
 @app.config_command(
     "translate",
-    "vlmadapt.translate.run:TranslateConfig",
+    STAGES["translate"].config,
     arguments=("input",),
     aliases={
         "to": "target",
@@ -274,7 +275,7 @@ def translate_cmd(cfg: TranslateConfig) -> None:
 
 @app.config_command(
     "synthesize",
-    "vlmadapt.synthesize.config:SynthesizeConfig",
+    STAGES["synthesize"].config,
     arguments=("input",),
     aliases={"lang": "target", "out": "output", **_BACKEND},
 )
@@ -296,7 +297,7 @@ def synthesize_cmd(cfg: SynthesizeConfig) -> None:
 
 @app.config_command(
     "quality",
-    "vlmadapt.quality.run:QualityConfig",
+    STAGES["quality"].config,
     arguments=("input",),
     aliases={"out": "output", "roundtrip-backend": "roundtrip.name", "comet": "comet.checkpoint"},
 )
@@ -339,7 +340,7 @@ def audit_stats(cfg: StatsConfig) -> None:
     out.print(f"wrote {path}")
 
 
-@audit_app.config_command("export", "vlmadapt.audit.config:ExportConfig")
+@audit_app.config_command("export", STAGES["audit_export"].config)
 def audit_export(cfg: ExportConfig) -> None:
     """Keep the audited records whose consensus (the lower rating) is in --keep; write human labels."""
     from vlmadapt.audit import run_export
@@ -348,7 +349,7 @@ def audit_export(cfg: ExportConfig) -> None:
     out.print(f"wrote {path}" + (f" and {cfg.labels}" if cfg.labels else ""))
 
 
-@app.config_command("report", "vlmadapt.report.run:ReportConfig", arguments=("runs",))
+@app.config_command("report", STAGES["report"].config, arguments=("runs",))
 def report_cmd(cfg: ReportConfig) -> None:
     """Systems side by side: tables with 95% intervals and deltas, charts, loss curves, examples."""
     from vlmadapt.report import run
@@ -383,9 +384,7 @@ def _train_config(model: type[BaseModel], data: dict[str, Any], source: str) -> 
     return cfg
 
 
-@app.config_command(
-    "train", "vlmadapt.train.config:TrainConfig", depth=0, config_argument=True, build=_train_config
-)
+@app.config_command("train", STAGES["train"].config, depth=0, config_argument=True, build=_train_config)
 def train_cmd(
     cfg: TrainConfig,
     dry_run: Annotated[
