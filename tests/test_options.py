@@ -39,6 +39,7 @@ class Toy(BaseModel):
     runs: int = Field(default=3, ge=1, description="How many.")
     mode: Literal["fast", "slow"] = Field(default="fast", description="Speed.")
     keep: list[str] = Field(default_factory=lambda: ["high"], description="Tiers kept.")
+    seeds: list[int] = Field(default_factory=list, description="Seeds.")
     check: bool = Field(default=True, description="Check things.")
     backend: Backend = Field(default_factory=Backend)
 
@@ -78,7 +79,7 @@ def _run(argv: list[str]) -> tuple[int, str]:
 def test_options_come_from_the_fields_nested_ones_one_level_down() -> None:
     paths = [s.path for s in settings(Toy)]
     assert paths == [
-        "input", "target", "runs", "mode", "keep", "check", "backend.name", "backend.temperature"
+        "input", "target", "runs", "mode", "keep", "seeds", "check", "backend.name", "backend.temperature"
     ]  # fmt: skip
     assert "backend.extra" not in paths  # a mapping has no option
 
@@ -126,8 +127,13 @@ def test_aliases_lists_flags_and_the_commands_own_options() -> None:
         False,
     )
     assert "SHOUT" in out
-    assert _run(["toy", "in.jsonl", "--to", "ro", "--keep", "a", "--keep", "b"])[0] == 0
-    assert seen[0].keep == ["a", "b"]
+    assert (
+        _run(
+            ["toy", "in.jsonl", "--to", "ro", "--keep", "a", "--keep", "b", "--seeds", "0,1", "--seeds", "2"]
+        )[0]
+        == 0
+    )
+    assert (seen[0].keep, seen[0].seeds) == (["a", "b"], [0, 1, 2])
     assert _run(["toy", "in.jsonl", "target=ro", "backend.extra.top_p=0.9"])[0] == 0
     assert seen[0].backend.extra == {"top_p": 0.9}
 

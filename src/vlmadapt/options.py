@@ -129,7 +129,8 @@ def _help(setting: Setting) -> str:
 
 
 def _parameter(setting: Setting, names: list[str], positional: bool) -> inspect.Parameter:
-    kind: Any = list[setting.kind] if setting.many else setting.kind  # type: ignore[name-defined]
+    # A list reads strings (split at commas, then validated by the model): `--seeds 0,1,2` is three ints.
+    kind: Any = (list[Path] if setting.kind is Path else list[str]) if setting.many else setting.kind
     info: Any
     if positional:
         metavar = setting.path.upper() + ("... [KEY=VALUE]..." if setting.many else "")
@@ -303,7 +304,7 @@ def build_command(spec: Spec) -> Any:
             list[str] | None,
             typer.Argument(
                 metavar="[KEY=VALUE]...",
-                help="Overrides of any config key, nested ones too: backend.temperature=0.2.",
+                help="Overrides of any config key, nested ones too: section.key=value.",
                 show_default=False,
             ),
         ],
