@@ -265,7 +265,7 @@ def _study(tmp_path: Path, text: str) -> Path:
     [
         (
             "world:\n  images: 20\n  imags: 4\n",
-            r"study.yaml:3: world.imags: unknown key; known keys here: image_size, images, langs, seed,",
+            r"study.yaml:3: world.imags: unknown key; known keys here: exists, image_size, images, langs,",
         ),
         (
             WORLD + "train:\n  a:\n    model: {path: x}\n    data:\n      train: world.ro.test.nope\n",
