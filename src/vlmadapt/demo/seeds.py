@@ -62,15 +62,14 @@ def _subprocess(cfg: DemoConfig, seed: int, out: Path, threads: int) -> int:
 
 
 def figures(out: Path) -> dict[str, dict[str, float]]:
-    """{system: {task: score}} of the headline metrics in one demo folder (its current evaluate runs)."""
+    """{system: {task: score}} of the headline metrics in one demo folder (its current evaluate runs), in
+    percent as scores.json holds them."""
     found: dict[str, dict[str, float]] = {}
     for done in sorted(out.glob("evaluate/*/stage.done.json")):
         scores = json.loads((done.parent / "scores.json").read_text(encoding="utf-8"))
         for task, metric, _ in HEADLINE:
             if scores.get("scorer") == task and metric in scores["metrics"]:
-                found.setdefault(str(scores["system"]), {})[task] = 100 * float(
-                    scores["metrics"][metric]["score"]
-                )
+                found.setdefault(str(scores["system"]), {})[task] = float(scores["metrics"][metric]["score"])
     if not found:
         raise VlmadaptError(f"{out}: no finished evaluate runs; run the demo there first")
     return found
@@ -79,7 +78,9 @@ def figures(out: Path) -> dict[str, dict[str, float]]:
 def seed_table(by_seed: dict[int, dict[str, dict[str, float]]]) -> str:
     """Markdown: per system and headline figure, each seed's value, the mean and the spread (max - min)."""
     seeds = sorted(by_seed)
-    systems = list(dict.fromkeys(s for f in by_seed.values() for s in f))
+    found = {s for f in by_seed.values() for s in f}
+    first = [s for s in ("english-en", "english-direct", "translate-test") if s in found]  # the baselines
+    systems = first + sorted(found - set(first))
     head = ["system"]
     for _, _, title in HEADLINE:
         head += [f"{title}, seeds {' / '.join(map(str, seeds))}", "mean", "spread"]
