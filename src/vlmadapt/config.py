@@ -6,6 +6,7 @@ the dotted key, and happen before any model is loaded.
 
 from __future__ import annotations
 
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -90,19 +91,26 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     """The keys allowed at `loc`'s parent section, looking through optional sections (`X | None`)."""
     for part in loc[:-1]:
         field = model.model_fields.get(str(part))
-        section = _model_in(getattr(field, "annotation", None))
+        section = section_model(getattr(field, "annotation", None))
         if section is None:
             return []
         model = section
     return sorted(model.model_fields)
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model of a section annotated `Model` or `Model | None`, else None."""
-    candidates = typing.get_args(annotation) or (annotation,)
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
+def union_members(annotation: Any) -> tuple[Any, ...]:
+    """The members of a union (`X | None` -> X, None), or the annotation alone."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.get_args(annotation)
+    return (annotation,)
+
+
+def section_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model of a section annotated `Model` or `Model | None`, else None (a list of
+    models is not a section: its items are)."""
+    for member in union_members(annotation):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return member
     return None
 
 

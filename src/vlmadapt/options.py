@@ -21,7 +21,6 @@ import enum
 import importlib
 import inspect
 import re
-import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from vlmadapt.config import apply_overrides, build_config, deep_merge, read_yaml
+from vlmadapt.config import apply_overrides, build_config, deep_merge, read_yaml, section_model, union_members
 from vlmadapt.errors import ConfigError
 
 SCALARS = (str, int, float, bool, Path)
@@ -59,7 +58,7 @@ def settings(model: type[BaseModel], depth: int = 1, prefix: str = "") -> list[S
     out: list[Setting] = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
-        section = _section(field.annotation)
+        section = section_model(field.annotation)
         if section is not None:
             if depth > 0:
                 out += settings(section, depth - 1, f"{path}.")
@@ -71,23 +70,9 @@ def settings(model: type[BaseModel], depth: int = 1, prefix: str = "") -> list[S
     return out
 
 
-def _options(annotation: Any) -> tuple[Any, ...]:
-    """The members of a union (`X | None` -> X, None), or the annotation alone."""
-    if get_origin(annotation) in (typing.Union, types.UnionType):
-        return get_args(annotation)
-    return (annotation,)
-
-
-def _section(annotation: Any) -> type[BaseModel] | None:
-    for member in _options(annotation):
-        if isinstance(member, type) and issubclass(member, BaseModel):
-            return member
-    return None
-
-
 def _scalar(annotation: Any) -> tuple[type, bool] | None:
     """(type typer parses, is a list) of a field an option can hold, or None."""
-    members = [m for m in _options(annotation) if m is not type(None)]
+    members = [m for m in union_members(annotation) if m is not type(None)]
     if len(members) != 1:
         return None
     member = members[0]
@@ -110,8 +95,8 @@ def _flag(path: str) -> str:
 def _help(setting: Setting) -> str:
     """The field's description, its choices and its default (the model's, shown, never repeated here)."""
     field, parts = setting.field, [setting.field.description or ""]
-    literal = [m for m in _options(field.annotation) if get_origin(m) is typing.Literal]
-    enums = [m for m in _options(field.annotation) if isinstance(m, type) and issubclass(m, enum.Enum)]
+    literal = [m for m in union_members(field.annotation) if get_origin(m) is typing.Literal]
+    enums = [m for m in union_members(field.annotation) if isinstance(m, type) and issubclass(m, enum.Enum)]
     choices = [str(c) for m in literal for c in get_args(m)] + [str(e.value) for m in enums for e in m]
     if choices:
         parts.append("One of " + ", ".join(choices) + ".")

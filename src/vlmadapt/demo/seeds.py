@@ -85,14 +85,20 @@ def seed_table(by_seed: dict[int, dict[str, dict[str, float]]]) -> str:
     for _, _, title in HEADLINE:
         head += [f"{title}, seeds {' / '.join(map(str, seeds))}", "mean", "spread"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    # each system's figure in every seed, where every seed has it
+    values = {
+        (system, task): [by_seed[s][system][task] for s in seeds]
+        for system in systems
+        for task, _, _ in HEADLINE
+        if all(task in by_seed[s].get(system, {}) for s in seeds)
+    }
     for system in systems:
         row = [system]
         for task, _, _ in HEADLINE:
-            values = [by_seed[s].get(system, {}).get(task) for s in seeds]
-            if any(v is None for v in values):
+            vals = values.get((system, task))
+            if vals is None:
                 row += ["-", "-", "-"]
                 continue
-            vals = [float(v) for v in values if v is not None]
             row += [
                 " / ".join(f"{v:.1f}" for v in vals),
                 f"{statistics.mean(vals):.1f}",
@@ -102,17 +108,7 @@ def seed_table(by_seed: dict[int, dict[str, dict[str, float]]]) -> str:
     lines.append("")
     for task, _, title in HEADLINE:
         orders = {tuple(sorted(f, key=lambda s: -f[s].get(task, -1.0))) for f in by_seed.values()}
-        spread = max(
-            (
-                max(v) - min(v)
-                for v in (
-                    [by_seed[s][sy][task] for s in seeds]
-                    for sy in systems
-                    if all(task in by_seed[s].get(sy, {}) for s in seeds)
-                )
-            ),
-            default=0.0,
-        )
+        spread = max((max(v) - min(v) for (_, t), v in values.items() if t == task), default=0.0)
         lines.append(
             f"{title}: widest spread {spread:.1f} points (goal: at most {SPREAD_GOAL:g}); "
             + (

@@ -269,8 +269,8 @@ def _stamp(path: Path) -> str:
 class Stamps:
     """External files by content: sha256, computed once per (size, mtime) and kept in a JSON file.
 
-    A touched file (same bytes, new time) is hashed again and keeps its key; an edited one gets a new key
-    even if its size and time were restored.
+    A touched file (same bytes, new time) is hashed again and keeps its key; an edited one is hashed again
+    and gets a new key, unless its size and time were put back as they were (then the kept hash is used).
     """
 
     def __init__(self, path: Path, *, save: bool = True) -> None:
@@ -287,11 +287,7 @@ class Stamps:
         key, seen = str(path.resolve()), [st.st_size, st.st_mtime_ns]
         entry = self.known.get(key)
         if entry is None or entry[:2] != seen:
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    digest.update(chunk)
-            entry = self.known[key] = [*seen, digest.hexdigest()]
+            entry = self.known[key] = [*seen, _feed(hashlib.sha256(), path).hexdigest()]
             if self.save:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 write_json(self.path, self.known)
@@ -375,11 +371,17 @@ def content_hash(folder: Path) -> str:
         canonical = _canonical(path)
         if canonical is not None:
             digest.update(canonical)
-            continue
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                digest.update(chunk)
+        else:
+            _feed(digest, path)
     return digest.hexdigest()
+
+
+def _feed(digest: Any, path: Path) -> Any:
+    """`digest` updated with the bytes of `path`, read a megabyte at a time."""
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest
 
 
 def _skipped(rel: str) -> bool:
